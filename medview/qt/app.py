@@ -1,0 +1,318 @@
+"""medview's main window: a napari canvas inside medview's own window, with cases, panels and menus.
+
+The window holds a :class:`napari.components.ViewerModel` shown by napari's ``QtViewer``; every
+panel receives that model. Loading runs in a worker through the window's :class:`TaskBar`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from napari.components import ViewerModel
+from napari.layers import Image, Labels
+from napari.qt import QtViewer, get_stylesheet
+from qtpy.QtCore import QEvent, QObject, Qt
+from qtpy.QtGui import QAction, QKeySequence
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+import medview
+from medview.core.progress import CancelToken, ProgressCallback
+from medview.core.scan import Scan, Window
+from medview.demo import DemoCase, make_ct, make_radiograph, make_tile
+from medview.qt.bridge import add_boxes, add_label_map, add_scan, scan_from_layer
+from medview.qt.panels import PANELS
+from medview.qt.status import cursor_status
+from medview.qt.widgets.task_bar import TaskBar
+
+_log = logging.getLogger(__name__)
+
+DEMO_CASES: dict[str, Callable[[int], DemoCase]] = {
+    "Demo CT (phantom)": make_ct,
+    "Demo chest radiograph": make_radiograph,
+    "Demo H&E tile": make_tile,
+}
+
+
+class MainWindow(QMainWindow):
+    """The medview window. ``viewer`` is the napari model every panel works on."""
+
+    def __init__(self, viewer: ViewerModel | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle(f"medview {medview.__version__}")
+        self.viewer = viewer or ViewerModel(title="medview")
+        self.qt_viewer = QtViewer(self.viewer)
+        self.setCentralWidget(self.qt_viewer)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.qt_viewer.dockLayerControls)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.qt_viewer.dockLayerList)
+        self.cases = self._make_case_list()
+        self.task_bar = TaskBar()
+        self.cursor_label = QLabel("")
+        self.statusBar().addWidget(self.cursor_label, 1)
+        self.statusBar().addPermanentWidget(self.task_bar, 1)
+        self.window_presets = QComboBox()
+        self.window_presets.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.window_presets.setToolTip("Window/level preset for the active image (W)")
+        self.window_presets.activated.connect(self._apply_window_preset)
+        self.panels: dict[str, QWidget] = {}
+        self.panel_errors: dict[str, str] = {}
+        self._closed = False
+        self._make_menus_and_toolbar()
+        self._add_panels()
+        self.viewer.cursor.events.position.connect(self._update_cursor_status)
+        self.viewer.layers.selection.events.active.connect(self._refresh_window_presets)
+        self.qt_viewer.installEventFilter(self)
+        self.setAcceptDrops(True)
+        self.setStyleSheet(get_stylesheet(self.viewer.theme))
+        self.resize(1400, 900)
+
+    # ----------------------------------------------------------------- opening data
+    def open_demo(self, title: str, seed: int = 0) -> CancelToken:
+        """Generate one of :data:`DEMO_CASES` in a worker and show it with its ground truth."""
+        make = DEMO_CASES[title]
+
+        def generate(progress: ProgressCallback, cancel: CancelToken) -> DemoCase:
+            progress(0.1, f"Generating {title}…")
+            return make(seed)
+
+        return self.task_bar.start(generate, self.show_case, description=f"Opening {title}")
+
+    def open_path(self, path: str | Path, series_uid: str | None = None) -> CancelToken:
+        """Open a file or folder in a worker; a folder with several series asks which to show."""
+        from medview.io import list_series, open_scan
+
+        path = Path(path)
+
+        def load(progress: ProgressCallback, cancel: CancelToken) -> Scan | list:
+            if series_uid is None and path.is_dir():
+                progress(0.05, f"Looking for series in {path.name}…")
+                series = list_series(path)
+                if len(series) > 1:
+                    return series
+            progress(0.2, f"Reading {path.name}…")
+            return open_scan(path, series_uid=series_uid)
+
+        def loaded(result: Scan | list) -> None:
+            if isinstance(result, Scan):
+                self.show_scan(result)
+                return
+            from medview.qt.widgets.series_dialog import choose_series
+
+            chosen = choose_series(self, result)
+            if chosen is not None:
+                self.open_path(path, series_uid=chosen)
+
+        return self.task_bar.start(load, loaded, description=f"Opening {path.name}")
+
+    def show_case(self, case: DemoCase) -> None:
+        """Replace the layers with a demo case: scan, ground truth and boxes."""
+        self.show_scan(case.scan)
+        if case.truth is not None:
+            add_label_map(self.viewer, case.truth, name="ground truth")
+        if case.boxes:
+            add_boxes(self.viewer, case.boxes, case.box_labels, case.scan.geometry, name="ground truth boxes")
+        self._select_scan_layer()
+
+    def show_scan(self, scan: Scan) -> Image:
+        """Replace the layers with ``scan``; its warnings go to the status line and a message box."""
+        self.viewer.layers.clear()
+        layer = add_scan(self.viewer, scan)
+        self.viewer.reset_view()
+        self._remember_case(scan)
+        self._refresh_window_presets()
+        if scan.warnings:
+            text = "\n".join(scan.warnings)
+            self.statusBar().showMessage(f"Warning: {scan.warnings[0]}", 30_000)
+            QMessageBox.warning(self, f"{scan.name}: check this scan", text)
+        return layer
+
+    # ----------------------------------------------------------------- viewing
+    @property
+    def scan_layer(self) -> Image | None:
+        """The image layer of the open scan (the first medview image layer)."""
+        for layer in self.viewer.layers:
+            if isinstance(layer, Image) and scan_from_layer(layer) is not None:
+                return layer
+        return None
+
+    def toggle_overlays(self) -> None:
+        """Show or hide every labels layer (key O)."""
+        overlays = [layer for layer in self.viewer.layers if isinstance(layer, Labels)]
+        visible = not all(layer.visible for layer in overlays)
+        for layer in overlays:
+            layer.visible = visible
+
+    def screenshot(self) -> np.ndarray:
+        """What the canvas shows now, as an RGBA array."""
+        return self.qt_viewer.screenshot(flash=False)
+
+    def step_slice(self, step: int = 1) -> None:
+        """Move the slice under view by ``step``, wrapping at the ends."""
+        axis = self.viewer.dims.not_displayed[0] if self.viewer.dims.not_displayed else None
+        if axis is None:
+            return
+        count = self.viewer.dims.nsteps[axis]
+        self.viewer.dims.set_current_step(axis, (self.viewer.dims.current_step[axis] + step) % count)
+
+    # ----------------------------------------------------------------- Qt plumbing
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt API)
+        """Route files dropped on the canvas to :meth:`open_path` instead of napari's readers."""
+        if watched is self.qt_viewer and event.type() == QEvent.Type.Drop and event.mimeData().hasUrls():
+            urls = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+            if urls:
+                self.open_path(urls[0])
+                event.acceptProposedAction()
+                return True
+        return super().eventFilter(watched, event)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        """Cancel running work and close the panels and canvas, once (Qt may close twice)."""
+        if not self._closed:
+            self._closed = True
+            self.task_bar.cancel()
+            for panel in self.panels.values():
+                panel.close()
+            self.qt_viewer.close()
+        super().closeEvent(event)
+
+    def _make_case_list(self) -> QListWidget:
+        cases = QListWidget()
+        cases.setToolTip("Double-click a case to open it")
+        for title in DEMO_CASES:
+            item = QListWidgetItem(title)
+            item.setData(Qt.ItemDataRole.UserRole, ("demo", title))
+            cases.addItem(item)
+        cases.itemActivated.connect(self._open_case_item)
+        dock = QDockWidget("Cases", self)
+        dock.setObjectName("Cases")
+        dock.setWidget(cases)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        return cases
+
+    def _open_case_item(self, item: QListWidgetItem) -> None:
+        kind, value = item.data(Qt.ItemDataRole.UserRole)
+        if self.task_bar.busy:
+            self.statusBar().showMessage("Wait for the current task to finish, or cancel it", 5000)
+        elif kind == "demo":
+            self.open_demo(value)
+        else:
+            self.open_path(value)
+
+    def _remember_case(self, scan: Scan) -> None:
+        if scan.source is None:
+            return
+        for row in range(self.cases.count()):
+            if self.cases.item(row).data(Qt.ItemDataRole.UserRole) == ("file", scan.source):
+                return
+        item = QListWidgetItem(scan.name or Path(scan.source).name)
+        item.setData(Qt.ItemDataRole.UserRole, ("file", scan.source))
+        item.setToolTip(scan.source)
+        self.cases.addItem(item)
+
+    def _make_menus_and_toolbar(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open file…", self._ask_open_file, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &folder (DICOM)…", self._ask_open_folder, "Ctrl+Shift+O")
+        demo_menu = file_menu.addMenu("&Demo cases")
+        for title in DEMO_CASES:
+            self._action(demo_menu, title, lambda checked=False, t=title: self.open_demo(t))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        self._action(view_menu, "Toggle &overlays", self.toggle_overlays, "O")
+        self._action(view_menu, "Next slice", lambda: self.step_slice(1), "Ctrl+Down")
+        self._action(view_menu, "Previous slice", lambda: self.step_slice(-1), "Ctrl+Up")
+        self.panels_menu = self.menuBar().addMenu("&Panels")
+        toolbar = QToolBar("Display")
+        toolbar.setObjectName("Display")
+        toolbar.addWidget(QLabel(" Window: "))
+        toolbar.addWidget(self.window_presets)
+        self.addToolBar(toolbar)
+
+    def _action(self, menu: Any, text: str, slot: Callable, shortcut: Any = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{text.replace('&', '')} ({QKeySequence(shortcut).toString()})")
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _add_panels(self) -> None:
+        areas = {"right": Qt.DockWidgetArea.RightDockWidgetArea, "left": Qt.DockWidgetArea.LeftDockWidgetArea}
+        for title, target, area in PANELS:
+            module_name, class_name = target.split(":")
+            try:
+                panel = getattr(importlib.import_module(module_name), class_name)(self.viewer)
+            except Exception as error:  # a broken panel is reported, never fatal
+                _log.exception("panel %s failed to load", title)
+                self.panel_errors[title] = f"{type(error).__name__}: {error}"
+                continue
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title)
+            dock.setWidget(panel)
+            self.addDockWidget(areas.get(area, Qt.DockWidgetArea.RightDockWidgetArea), dock)
+            self.panels_menu.addAction(dock.toggleViewAction())
+            self.panels[title] = panel
+        docks = [self.findChild(QDockWidget, title) for title in self.panels]
+        for first, second in zip(docks, docks[1:], strict=False):
+            if self.dockWidgetArea(first) == self.dockWidgetArea(second):
+                self.tabifyDockWidget(first, second)
+        if docks:
+            docks[0].raise_()
+
+    def _ask_open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a scan")
+        if path:
+            self.open_path(path)
+
+    def _ask_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a DICOM folder")
+        if path:
+            self.open_path(path)
+
+    def _select_scan_layer(self) -> None:
+        layer = self.scan_layer
+        if layer is not None:
+            self.viewer.layers.selection.active = layer
+
+    def _update_cursor_status(self, event: Any = None) -> None:
+        layer = self.scan_layer
+        if layer is None:
+            self.cursor_label.setText("")
+            return
+        self.cursor_label.setText(cursor_status(layer, self.viewer.cursor.position))
+
+    def _refresh_window_presets(self, event: Any = None) -> None:
+        from medview.core.windows import window_presets
+
+        self.window_presets.clear()
+        layer = self.scan_layer
+        scan = scan_from_layer(layer) if layer is not None else None
+        if scan is None or scan.rgb:
+            self.window_presets.setEnabled(False)
+            return
+        self.window_presets.setEnabled(True)
+        for window in window_presets(scan):
+            self.window_presets.addItem(f"{window.name} ({window.center:g}/{window.width:g})", window)
+
+    def _apply_window_preset(self, index: int) -> None:
+        window: Window | None = self.window_presets.itemData(index)
+        layer = self.scan_layer
+        if window is not None and layer is not None:
+            layer.contrast_limits = window.limits

@@ -1,0 +1,54 @@
+"""``medview demo`` writes reproducible cases that open like any user file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from medview.cli.main import main
+from medview.io import open_label_map, open_scan
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), "--cases", "2", "--seed", "7"]) == 0
+    return out
+
+
+def test_writes_each_kind_for_each_case(written):
+    assert sorted(p.name for p in (written / "ct").glob("*_image.nii.gz")) == [
+        "demo-ct-7000_image.nii.gz",
+        "demo-ct-7001_image.nii.gz",
+    ]
+    assert len(list((written / "radiograph").glob("*_boxes.json"))) == 2
+    assert len(list((written / "tile").glob("*_truth.png"))) == 2
+
+
+def test_written_ct_keeps_geometry_and_labels_with_their_names(written):
+    scan = open_scan(written / "ct" / "demo-ct-7000_image.nii.gz")
+    truth = open_label_map(written / "ct" / "demo-ct-7000_truth.nii.gz", like=scan)
+    assert scan.spatial_shape == (160, 256, 256)
+    assert scan.spacing == pytest.approx((2.0, 0.8, 0.8))
+    assert truth.labels.name_of(3) == "liver"
+    assert truth.present_values() == [1, 2, 3, 4, 5]
+
+
+def test_cases_differ_from_each_other_and_repeat_with_the_seed(written, tmp_path):
+    first = open_scan(written / "radiograph" / "demo-radiograph-7000_image.tif")
+    second = open_scan(written / "radiograph" / "demo-radiograph-7001_image.tif")
+    assert not np.array_equal(np.asarray(first.array), np.asarray(second.array))
+    assert main(["demo", "--out", str(tmp_path), "--cases", "1", "--seed", "7"]) == 0
+    again = open_scan(tmp_path / "radiograph" / "demo-radiograph-7000_image.tif")
+    np.testing.assert_array_equal(np.asarray(again.array), np.asarray(first.array))
+    boxes = json.loads((written / "radiograph" / "demo-radiograph-7000_boxes.json").read_text())
+    assert boxes["boxes"] and boxes["labels"]["classes"][0]["name"] == "nodule"
+
+
+def test_bad_case_count_is_refused(capsys, tmp_path):
+    assert main(["demo", "--out", str(tmp_path), "--cases", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "medview: error: --cases must be at least 1, got 0"

@@ -1,0 +1,76 @@
+"""Scans, label maps and boxes keep their geometry on the way into napari layers and back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from napari.components import ViewerModel
+
+from medview.core.boxes import Box
+from medview.core.geometry import Geometry
+from medview.core.labels import preset
+from medview.core.scan import LabelMap, Scan
+from medview.qt.bridge import (
+    add_boxes,
+    add_label_map,
+    add_scan,
+    boxes_from_layer,
+    label_map_from_layer,
+    scan_from_layer,
+)
+
+OBLIQUE_IN_PLANE = np.array([[1.0, 0.0, 0.0], [0.0, 0.8, 0.6], [0.0, -0.6, 0.8]])  # rotated about z
+
+
+def test_axis_aligned_scan_uses_spacing_as_scale_and_origin_as_translate():
+    viewer = ViewerModel()
+    scan = Scan(np.zeros((4, 5, 6), np.int16), Geometry.from_spacing((2.0, 0.7, 0.5), (10, -20, 30)))
+    layer = add_scan(viewer, scan)
+    np.testing.assert_allclose(layer.scale, (2.0, 0.7, 0.5))
+    np.testing.assert_allclose(layer.translate, (10, -20, 30))
+    assert scan_from_layer(layer) is scan
+
+
+def test_in_plane_rotated_scan_maps_every_voxel_to_the_same_world_point_as_its_geometry():
+    viewer = ViewerModel()
+    geometry = Geometry.from_spacing((2.0, 0.7, 0.5), (10, -20, 30), OBLIQUE_IN_PLANE)
+    layer = add_scan(viewer, Scan(np.zeros((4, 5, 6), np.int16), geometry))
+    for index in [(0, 0, 0), (3, 4, 5), (1, 2, 3)]:
+        np.testing.assert_allclose(layer.data_to_world(index), geometry.index_to_world(index), atol=1e-9)
+
+
+def test_painting_the_layer_edits_the_label_map_and_keeps_its_table():
+    viewer = ViewerModel()
+    label_map = LabelMap(np.zeros((3, 8, 8), np.uint8), Geometry.from_spacing((3, 1, 1)), preset("liver-lesion"))
+    layer = add_label_map(viewer, label_map)
+    layer.data[1, 2:4, 2:4] = 2
+    back = label_map_from_layer(layer)
+    assert back.array[1, 2, 2] == 2 and back.labels.name_of(2) == "lesion"
+    assert layer.colormap.map(np.array([2]))[0][:3] == pytest.approx((1.0, 220 / 255, 0.0))
+
+
+def test_a_labels_layer_drawn_in_plain_napari_becomes_a_user_label_map_with_its_geometry():
+    viewer = ViewerModel()
+    layer = viewer.add_labels(np.zeros((4, 4), np.int32), scale=(0.5, 0.25), translate=(1, 2))
+    label_map = label_map_from_layer(layer)
+    assert label_map.geometry.spacing == pytest.approx((0.5, 0.25))
+    assert label_map.geometry.origin == pytest.approx((1, 2))
+    assert label_map.provenance.source == "user"
+
+
+@pytest.mark.parametrize(
+    "boxes",
+    [
+        [Box(1, 0.9, (2.0, 3.0), (7.0, 9.0)), Box(1, 0.4, (10.0, 10.0), (12.0, 15.0))],
+        [Box(1, 0.8, (1.0, 2.0, 3.0), (4.0, 6.0, 9.0))],
+    ],
+)
+def test_boxes_survive_a_trip_through_a_shapes_layer_even_after_the_cache_is_dropped(boxes):
+    viewer = ViewerModel()
+    ndim = boxes[0].ndim
+    layer = add_boxes(viewer, boxes, preset("lung-nodule"), Geometry.from_spacing((1.0,) * ndim))
+    assert layer.features["label"].tolist() == ["nodule"] * len(layer.data)
+    layer.metadata.clear()  # as if the layer had been edited: rebuild from the rectangles
+    back = boxes_from_layer(layer, preset("lung-nodule"))
+    assert [(b.start, b.stop) for b in back] == [(b.start, b.stop) for b in boxes]
+    assert [b.score for b in back] == pytest.approx([b.score for b in boxes])
