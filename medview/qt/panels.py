@@ -7,4 +7,7 @@ one line here; the main window imports each lazily and reports one that fails in
 PANELS: tuple[tuple[str, str, str], ...] = (
     ("Models", "medview.qt.widgets.model_panel:ModelPanel", "right"),
     ("Metrics", "medview.qt.widgets.metrics_panel:MetricsPanel", "right"),
+    ("Annotate", "medview.qt.widgets.annotation_panel:AnnotationPanel", "right"),
+    ("Cases", "medview.qt.widgets.case_browser:CaseBrowser", "right"),
+    ("Train", "medview.qt.widgets.training_panel:TrainingPanel", "right"),
 )

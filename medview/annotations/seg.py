@@ -1,0 +1,172 @@
+"""Label maps as DICOM SEG (highdicom), for scans that came from DICOM, keeping names and colours.
+
+A DICOM SEG refers to the exact source instances it segments, so writing and reading need the
+scan's DICOM headers in array order: :func:`source_datasets` reads them from ``scan.source``
+(the io reader keeps the folder and series UID, not the datasets). Segment numbers are the label
+table's classes in value order (1..N); names and colours round-trip, and values are renumbered
+1..N when the table has gaps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import highdicom as hd
+import numpy as np
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.sr.codedict import codes
+
+import medview
+from medview.annotations.nifti import AnnotationMismatchError
+from medview.core.errors import InputError
+from medview.core.labels import LabelClass, LabelTable
+from medview.core.provenance import Provenance
+from medview.core.scan import LabelMap, Scan
+from medview.io.atomic import write_with_atomic
+
+_ALGORITHM_TYPE = {"user": "MANUAL", "model": "AUTOMATIC", "model+user": "SEMIAUTOMATIC"}
+
+
+def source_datasets(scan: Scan) -> list[Dataset]:
+    """The DICOM headers of ``scan`` (no pixels), one per slice, in array order along axis 0.
+
+    Raises:
+        InputError: the scan did not come from DICOM, or its files no longer match it.
+    """
+    if not scan.source or "series_uid" not in scan.metadata:
+        raise InputError(f"{scan.name or 'this scan'} is not DICOM; save the annotation as NIfTI instead")
+    source = Path(scan.source)
+    files = [source] if source.is_file() else sorted(path for path in source.rglob("*") if path.is_file())
+    datasets = []
+    for path in files:
+        try:
+            header = dcmread(path, stop_before_pixels=True)
+        except (InvalidDicomError, OSError):
+            continue
+        if header.get("SeriesInstanceUID") == scan.metadata["series_uid"]:
+            datasets.append(header)
+    if scan.geometry.ndim == 2:
+        if len(datasets) != 1:
+            raise InputError(f"expected one DICOM image of series {scan.metadata['series_uid']}", source)
+        return datasets
+    slices = [_slice_index(header, scan) for header in datasets]
+    if sorted(slices) != list(range(scan.spatial_shape[0])):
+        raise InputError("the DICOM files in this folder no longer match the scan's slices", source)
+    return [header for _, header in sorted(zip(slices, datasets, strict=True), key=lambda pair: pair[0])]
+
+
+def write_dicom_seg(label_map: LabelMap, datasets: Sequence[Dataset], path: str | Path) -> Path:
+    """Write ``label_map`` as a binary DICOM SEG of the source instances ``datasets`` (array order)."""
+    path = Path(path)
+    present = set(label_map.present_values())
+    table = list(label_map.labels) + [
+        LabelClass(value, f"label {value}", (255, 0, 255))
+        for value in sorted(present - set(label_map.labels.values))
+    ]
+    if not table:
+        raise InputError("the annotation has no labels to save as DICOM SEG", path)
+    segment_of = np.zeros(max(label.value for label in table) + 1, dtype=np.uint16)
+    for number, label in enumerate(table, start=1):
+        segment_of[label.value] = number
+    pixels = segment_of[label_map.array]
+    pixels = pixels[np.newaxis] if pixels.ndim == 2 else pixels
+    if pixels.shape[0] != len(datasets):
+        raise AnnotationMismatchError(
+            f"the annotation has {pixels.shape[0]} slices but the scan {len(datasets)}", path
+        )
+    provenance = label_map.provenance
+    seg = hd.seg.Segmentation(
+        source_images=list(datasets),
+        pixel_array=pixels,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[
+            _description(number, label, provenance) for number, label in enumerate(table, 1)
+        ],
+        series_instance_uid=hd.UID(),
+        series_number=int(datasets[0].get("SeriesNumber", 0) or 0) + 1000,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="medview",
+        manufacturer_model_name="medview",
+        software_versions=medview.__version__,
+        device_serial_number="0",
+        content_description=f"{provenance.source} annotation"[:64],
+        content_creator_name=None if provenance.source == "model" else _person_name(provenance.author),
+        omit_empty_frames=True,
+    )
+    write_with_atomic(path, lambda temporary: seg.save_as(temporary))
+    return path
+
+
+def read_dicom_seg(path: str | Path, scan: Scan, datasets: Sequence[Dataset] | None = None) -> LabelMap:
+    """Read a DICOM SEG of ``scan`` as a label map on the scan's grid (segment numbers as values).
+
+    Raises:
+        AnnotationMismatchError: the SEG segments another series.
+        InputError: the file is not a DICOM SEG.
+    """
+    path = Path(path)
+    try:
+        seg = hd.seg.segread(path)
+    except (InvalidDicomError, ValueError, AttributeError, OSError) as error:
+        raise InputError(f"not a DICOM SEG ({error})", path) from error
+    datasets = source_datasets(scan) if datasets is None else datasets
+    uids = [str(dataset.SOPInstanceUID) for dataset in datasets]
+    referenced = {str(uid) for _, _, uid in seg.get_source_image_uids()}
+    if not referenced & set(uids):
+        raise AnnotationMismatchError(
+            f"this SEG segments other images, not the scan's series {scan.metadata.get('series_uid')}; "
+            "open the scan it belongs to",
+            path,
+        )
+    pixels = seg.get_pixels_by_source_instance(
+        source_sop_instance_uids=uids, combine_segments=True, skip_overlap_checks=True, dtype=np.uint16
+    )
+    array = pixels.reshape(scan.spatial_shape)
+    labels = LabelTable(
+        [
+            LabelClass(int(item.SegmentNumber), str(item.SegmentLabel), _colour(item))
+            for item in seg.SegmentSequence
+        ]
+    )
+    return LabelMap(array, scan.geometry, labels, Provenance("import", derived_from=str(path)))
+
+
+def _description(number: int, label: LabelClass, provenance: Provenance) -> hd.seg.SegmentDescription:
+    algorithm_type = _ALGORITHM_TYPE.get(provenance.source, "MANUAL")
+    algorithm = None
+    if algorithm_type != "MANUAL":
+        algorithm = hd.AlgorithmIdentificationSequence(
+            name=provenance.author,
+            family=codes.cid7162.ArtificialIntelligence,
+            version=provenance.model_version or "unknown",
+        )
+    return hd.seg.SegmentDescription(
+        segment_number=number,
+        segment_label=label.name,
+        segmented_property_category=codes.SCT.Tissue,
+        segmented_property_type=codes.SCT.Tissue,
+        algorithm_type=algorithm_type,
+        algorithm_identification=algorithm,
+        display_color=hd.color.CIELabColor.from_rgb(*label.colour),
+    )
+
+
+def _person_name(user: str) -> str:
+    """A DICOM person name for a login name: a single component needs a trailing caret."""
+    return user if "^" in user else f"{user}^"
+
+
+def _colour(item: Dataset) -> tuple[int, int, int]:
+    if "RecommendedDisplayCIELabValue" not in item:
+        return (255, 0, 255)
+    red, green, blue = hd.color.CIELabColor.from_dicom_value(item.RecommendedDisplayCIELabValue).to_rgb()
+    return (int(red), int(green), int(blue))
+
+
+def _slice_index(header: Dataset, scan: Scan) -> int:
+    position = np.asarray([float(v) for v in header.ImagePositionPatient])[::-1]  # LPS in array order
+    return int(round(float(scan.geometry.world_to_index(position)[0])))

@@ -1,0 +1,76 @@
+"""``medview predict PATH --model NAME_OR_FILE -o OUT``: run a model on a scan, headless.
+
+Segmentation writes a label map with the scan's geometry (NIfTI, with its ``.labels.json``
+sidecar), detection a medview boxes JSON, classification a JSON of class probabilities.
+``--model`` is a plugin name (see ``medview models``), a TorchScript file with a JSON sidecar, or a
+MONAI bundle folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+NAME = "predict"
+HELP = "run a model on a scan; write a label map (NIfTI), boxes JSON or class-probabilities JSON"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="scan file or DICOM folder")
+    parser.add_argument(
+        "--model", required=True, metavar="NAME_OR_FILE", help="plugin name or TorchScript file"
+    )
+    parser.add_argument("-o", "--output", required=True, type=Path, help="output file (.nii.gz or .json)")
+    parser.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: cuda, then mps, then cpu")
+    parser.add_argument("--series", metavar="UID", help="the DICOM series to use (default: the largest)")
+    parser.add_argument("--level", type=int, default=0, help="whole-slide pyramid level to segment at")
+    parser.add_argument("--plugins", metavar="DIR", type=Path, action="append", help="extra plugin folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    from medview.io import open_scan
+    from medview.models.engine import Engine
+    from medview.models.network_plugin import NetworkPlugin, SegmentationPlugin
+    from medview.models.registry import Registry, default_folders, predict_safely
+    from medview.models.torchscript import TorchScriptPlugin
+
+    engine = Engine.create(args.device)
+    if Path(args.model).exists():
+        plugin = TorchScriptPlugin.from_file(args.model)
+    else:
+        plugin = Registry.discover(default_folders() + (args.plugins or [])).get(args.model)
+    if isinstance(plugin, NetworkPlugin):
+        plugin.engine = engine
+    if isinstance(plugin, SegmentationPlugin):
+        plugin.level = args.level
+    scan = open_scan(args.path, series_uid=args.series)
+    prediction = predict_safely(plugin, scan)
+    print(_write(prediction, scan.name, args.output))
+    return 0
+
+
+def _write(prediction, scan_name: str, output: Path) -> str:
+    from medview.io import write_boxes, write_label_map
+    from medview.io.atomic import write_text_atomic
+
+    title = prediction.info.title
+    if prediction.label_map is not None:
+        write_label_map(prediction.label_map, output)
+        found = ", ".join(
+            prediction.label_map.labels.name_of(v) for v in prediction.label_map.present_values()
+        )
+        return f"{title}: wrote label map {output} ({found or 'nothing found'})"
+    if prediction.boxes is not None:
+        write_boxes(prediction.boxes, output, prediction.info.labels, scan_name)
+        return f"{title}: wrote {len(prediction.boxes)} boxes to {output}"
+    document = {
+        "scan": scan_name,
+        "model": prediction.info.name,
+        "version": prediction.info.version,
+        "probabilities": prediction.probabilities_by_class(),
+        "provenance": prediction.provenance.to_dict(),
+    }
+    write_text_atomic(output, json.dumps(document, indent=2))
+    best = max(document["probabilities"].items(), key=lambda item: item[1])
+    return f"{title}: {best[0]} ({best[1]:.2f}); wrote {output}"

@@ -1,0 +1,147 @@
+"""Find model plugins: the ``medview.models`` entry-point group and plugin folders.
+
+Discovery imports plugin code only when asked (never at import time). A plugin that fails to import,
+to construct, or to declare a valid :class:`ModelInfo` becomes a :class:`BrokenPlugin` record with
+its error text; discovery itself never raises because of a plugin.
+
+A plugin folder holds ``*.py`` files that define ``create_plugin() -> ModelPlugin``, and TorchScript
+files (``*.pt``, ``*.ts``) each with a JSON sidecar (see :mod:`medview.models.torchscript`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from medview.core.errors import InputError, MedviewError
+from medview.core.progress import Cancelled, CancelToken, ProgressCallback, no_progress
+from medview.core.scan import Scan
+from medview.models.api import ModelInfo, ModelPlugin, Prediction
+
+GROUP = "medview.models"
+PLUGIN_PATH_ENV = "MEDVIEW_PLUGIN_PATH"
+TORCHSCRIPT_SUFFIXES = (".pt", ".ts")
+
+
+class PluginError(MedviewError):
+    """A plugin raised while predicting; the message names the plugin and its error."""
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """A plugin that could not be loaded: where it came from and why."""
+
+    name: str
+    source: str
+    error: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "source": self.source, "error": self.error}
+
+
+class Registry:
+    """The plugins found, in discovery order, and the broken ones."""
+
+    def __init__(self, plugins: Iterable[ModelPlugin] = (), broken: Iterable[BrokenPlugin] = ()) -> None:
+        self.plugins: list[ModelPlugin] = []
+        self.broken: list[BrokenPlugin] = list(broken)
+        for plugin in plugins:
+            self._add(plugin, source=type(plugin).__module__)
+
+    @classmethod
+    def discover(cls, folders: Sequence[str | Path] | None = None, group: str = GROUP) -> Registry:
+        """Load every plugin of the entry-point ``group`` and of ``folders`` (default: the folders
+        listed in ``$MEDVIEW_PLUGIN_PATH``)."""
+        registry = cls()
+        for entry in entry_points(group=group):
+            registry._load(entry.name, f"entry point {entry.value}", entry.load)
+        for folder in default_folders() if folders is None else [Path(f) for f in folders]:
+            registry._load_folder(folder)
+        return registry
+
+    def get(self, name: str) -> ModelPlugin:
+        """The plugin called ``name``; an :class:`InputError` lists the known names otherwise."""
+        for plugin in self.plugins:
+            if plugin.info.name == name:
+                return plugin
+        for broken in self.broken:
+            if broken.name == name:
+                raise InputError(f"model {name!r} is installed but broken: {broken.error}")
+        known = ", ".join(p.info.name for p in self.plugins) or "none installed"
+        raise InputError(f"no model called {name!r}; known models: {known}")
+
+    def fitting(self, scan: Scan) -> list[ModelPlugin]:
+        """Plugins whose modality, dimension and channels fit ``scan``."""
+        return [plugin for plugin in self.plugins if plugin.info.fits(scan)]
+
+    def _load_folder(self, folder: Path) -> None:
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*.py")):
+            self._load(path.stem, str(path), lambda path=path: _module_factory(path))
+        for path in sorted(p for p in folder.iterdir() if p.suffix in TORCHSCRIPT_SUFFIXES):
+            from medview.models.torchscript import TorchScriptPlugin
+
+            self._load(path.stem, str(path), lambda path=path: lambda: TorchScriptPlugin.from_file(path))
+
+    def _load(self, name: str, source: str, load_factory) -> None:
+        # Anything may go wrong in third-party code: report it, keep the app running.
+        try:
+            plugin = load_factory()()
+            if not isinstance(getattr(plugin, "info", None), ModelInfo) or not callable(
+                getattr(plugin, "predict", None)
+            ):
+                raise TypeError("the plugin has no ModelInfo 'info' or no 'predict' method")
+        except Exception as error:  # noqa: BLE001
+            self.broken.append(BrokenPlugin(name, source, _describe(error)))
+            return
+        self._add(plugin, source)
+
+    def _add(self, plugin: ModelPlugin, source: str) -> None:
+        if any(existing.info.name == plugin.info.name for existing in self.plugins):
+            self.broken.append(BrokenPlugin(plugin.info.name, source, "another plugin already has this name"))
+            return
+        self.plugins.append(plugin)
+
+
+def predict_safely(
+    plugin: ModelPlugin,
+    scan: Scan,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> Prediction:
+    """Run ``plugin`` on ``scan``; anything it raises (other than cancel and medview's own errors)
+    becomes a :class:`PluginError` naming the plugin, so callers show a message, not a crash."""
+    try:
+        return plugin.predict(scan, progress, cancel)
+    except (Cancelled, MedviewError):
+        raise
+    except Exception as error:  # noqa: BLE001
+        raise PluginError(f"model {plugin.info.title} failed: {_describe(error)}") from error
+
+
+def default_folders() -> list[Path]:
+    """Plugin folders named in ``$MEDVIEW_PLUGIN_PATH`` (separated like ``PATH``)."""
+    return [Path(p) for p in os.environ.get(PLUGIN_PATH_ENV, "").split(os.pathsep) if p]
+
+
+def _module_factory(path: Path):
+    spec = importlib.util.spec_from_file_location(f"medview_user_plugin_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "create_plugin", None)):
+        raise TypeError(f"{path.name} defines no create_plugin() function")
+    return module.create_plugin
+
+
+def _describe(error: BaseException) -> str:
+    where = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+    place = f" ({Path(where[0].filename).name}:{where[0].lineno})" if where else ""
+    return f"{type(error).__name__}: {error}{place}"

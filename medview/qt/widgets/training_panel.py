@@ -1,0 +1,304 @@
+"""The training panel: fine-tune a model on a workspace's annotated cases without freezing the GUI.
+
+Training runs as a subprocess (``python -m medview.training --progress-json``) started with
+``QProcess``; the panel reads its JSON lines to move the progress bar, show the time left and plot the
+loss and validation Dice per epoch. Stop sends SIGTERM: the run stops at its next step, keeps its
+checkpoint (Resume continues it) and publishes nothing, so earlier model versions stay usable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from napari.components import ViewerModel
+from qtpy.QtCore import QProcess, Qt, Signal
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from medview.models.network_plugin import SegmentationPlugin
+from medview.models.registry import Registry
+from medview.qt.widgets.annotation_panel import CASE_KEY
+from medview.qt.widgets.plot_canvas import PlotCanvas
+from medview.training import versions
+from medview.workspace import Workspace
+
+_PROGRESS_STEPS = 1000
+
+
+class TrainingPanel(QWidget):
+    """Model, cases and budget; Start, Stop and Resume; progress with time left; live loss and Dice.
+
+    Signals:
+        version_published(str, str): model name and new version, when a run finishes.
+    """
+
+    version_published = Signal(str, str)
+
+    def __init__(self, viewer: ViewerModel, parent: QWidget | None = None, registry: Registry | None = None):
+        super().__init__(parent)
+        self.viewer = viewer
+        registry = Registry.discover() if registry is None else registry
+        self._process: QProcess | None = None
+        self._buffer = b""
+        self._run_dir: str | None = None
+        self.history: list[dict] = []
+
+        self._workspace = QLineEdit()
+        self._workspace.setPlaceholderText("workspace folder")
+        self._workspace.editingFinished.connect(self.refresh_cases)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._choose_workspace)
+        self._model = QComboBox()
+        for plugin in registry.plugins:
+            if isinstance(plugin, SegmentationPlugin):
+                self._model.addItem(plugin.info.title, plugin.info.name)
+        self._model.currentIndexChanged.connect(self._show_versions)
+        self._cases = QListWidget()
+        self._cases.setToolTip("Annotated (done) cases; ticked ones are split into training and validation")
+        self._budget = QSpinBox()
+        self._budget.setRange(1, 10_000)
+        self._budget.setValue(10)
+        self._budget_unit = QComboBox()
+        self._budget_unit.addItems(["epochs", "minutes"])
+
+        self._start = QPushButton("Start")
+        self._start.clicked.connect(self.start)
+        self._stop = QPushButton("Stop")
+        self._stop.setToolTip("Stop after the current step; the run can be resumed, earlier versions stay")
+        self._stop.clicked.connect(self.stop)
+        self._resume = QPushButton("Resume")
+        self._resume.clicked.connect(self.resume)
+        self._bar = QProgressBar()
+        self._bar.setRange(0, _PROGRESS_STEPS)
+        self._status = QLabel("Choose a workspace with annotated cases")
+        self._status.setWordWrap(True)
+        self._status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._loss_plot = PlotCanvas(self)
+        self._dice_plot = PlotCanvas(self)
+        self._versions = QLabel("")
+        self._versions.setWordWrap(True)
+        self._layout(browse)
+        self._set_running(False)
+        viewer.layers.events.inserted.connect(self._workspace_from_layer)
+        self._show_versions()
+
+    # what the user sees
+
+    @property
+    def status_text(self) -> str:
+        return self._status.text()
+
+    @property
+    def versions_text(self) -> str:
+        return self._versions.text()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def set_workspace(self, directory: str | Path) -> None:
+        """Train in the workspace at ``directory``; lists its annotated cases."""
+        self._workspace.setText(str(directory))
+        self.refresh_cases()
+
+    def set_budget(self, amount: int, unit: str = "epochs") -> None:
+        self._budget.setValue(amount)
+        self._budget_unit.setCurrentText(unit)
+
+    def refresh_cases(self) -> None:
+        """List the workspace's annotated cases, all ticked."""
+        self._cases.clear()
+        directory = self._workspace.text().strip()
+        if not directory:
+            return
+        try:
+            with Workspace.open(directory) as workspace:
+                annotated = workspace.list_annotated_cases()
+        except Exception as error:  # noqa: BLE001 - any failure to read is shown, never raised
+            self._status.setText(str(error))
+            return
+        for case, annotation in annotated:
+            item = QListWidgetItem(f"{case.name} (labels v{annotation.version})")
+            item.setData(Qt.ItemDataRole.UserRole, case.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self._cases.addItem(item)
+        self._status.setText(f"{len(annotated)} annotated cases")
+        self._show_versions()
+
+    # actions
+
+    def start(self) -> None:
+        """Start a new run with the chosen model, cases and budget."""
+        cases = [
+            self._cases.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self._cases.count())
+            if self._cases.item(i).checkState() == Qt.CheckState.Checked
+        ]
+        if self._model.currentData() is None or len(cases) < 2:
+            self._status.setText("Choose a model and at least 2 annotated cases (one is kept for validation)")
+            return
+        budget = ["--epochs", str(self._budget.value())]
+        if self._budget_unit.currentText() == "minutes":
+            budget = ["--minutes", str(self._budget.value())]
+        self._launch(["--model", self._model.currentData(), *budget, "--cases", *cases])
+
+    def stop(self) -> None:
+        """Ask the run to stop at its next step; it stays resumable and publishes nothing."""
+        if self._process is not None:
+            self._status.setText("Stopping…")
+            self._stop.setEnabled(False)
+            self._process.terminate()
+
+    def resume(self) -> None:
+        """Continue the last stopped run from its checkpoint."""
+        if self._run_dir is not None:
+            self._launch(["--resume", self._run_dir])
+
+    # the subprocess
+
+    def _launch(self, arguments: list[str]) -> None:
+        self.history = []
+        self._plot()
+        self._buffer = b""
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        common = ["-m", "medview.training", "--workspace", self._workspace.text().strip(), "--progress-json"]
+        process.setArguments(common + arguments)
+        process.readyReadStandardOutput.connect(self._read_events)
+        process.finished.connect(self._process_finished)
+        self._process = process
+        self._set_running(True)
+        self._bar.setValue(0)
+        self._status.setText("Starting training…")
+        process.start()
+
+    def _read_events(self) -> None:
+        self._buffer += bytes(self._process.readAllStandardOutput())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            if line.strip().startswith(b"{"):
+                self._handle(json.loads(line))
+
+    def _handle(self, event: dict) -> None:
+        kind = event["event"]
+        if kind == "start":
+            self._run_dir = event["run"]
+        elif kind == "progress":
+            self._bar.setValue(int(event["fraction"] * _PROGRESS_STEPS))
+            if not self.history:
+                self._status.setText(event["message"])
+        elif kind == "epoch":
+            self.history.append(event)
+            self._status.setText(
+                f"Epoch {event['epoch']}: loss {event['loss']:.3f}, validation Dice {event['val_dice']:.3f}; "
+                f"about {_duration(event['seconds_left'])} left"
+            )
+            self._plot()
+        elif kind == "done":
+            self._bar.setValue(_PROGRESS_STEPS)
+            self._status.setText(
+                f"New version {event['version']}: validation Dice {event['metrics_before']['dice']:.3f} → "
+                f"{event['metrics_after']['dice']:.3f} ({event['epochs']} epochs, {event['stop_reason']})"
+            )
+            self._run_dir = None
+            self._show_versions()
+            self.version_published.emit(self._model.currentData(), event["version"])
+        elif kind == "cancelled":
+            done = len(self.history)
+            self._status.setText(
+                f"Stopped after {done} epochs; earlier versions are unchanged. Resume continues."
+            )
+        elif kind == "error":
+            self._status.setText(event["message"])
+
+    def _process_finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
+        self._read_events()
+        if exit_code not in (0, 2, 130) or exit_status != QProcess.ExitStatus.NormalExit:
+            error = bytes(self._process.readAllStandardError()).decode(errors="replace").strip()
+            self._status.setText(f"Training failed: {error.splitlines()[-1] if error else exit_code}")
+        self._process.deleteLater()
+        self._process = None
+        self._set_running(False)
+
+    # display
+
+    def _plot(self) -> None:
+        epochs = [event["epoch"] for event in self.history]
+        for canvas, key, title in (
+            (self._loss_plot, "loss", "training loss"),
+            (self._dice_plot, "val_dice", "validation Dice"),
+        ):
+            canvas.axes.clear()
+            canvas.axes.plot(epochs, [event[key] for event in self.history], marker="o")
+            canvas.axes.set_title(title, fontsize=9)
+            canvas.axes.set_xlabel("epoch", fontsize=8)
+            canvas.draw_idle()
+
+    def _show_versions(self) -> None:
+        directory, model = self._workspace.text().strip(), self._model.currentData()
+        published = versions.list_versions(directory, model) if directory and model else []
+        names = ", ".join(version.version for version in published) or "none yet"
+        self._versions.setText(f"Fine-tuned versions: {names}")
+
+    def _set_running(self, running: bool) -> None:
+        self._start.setEnabled(not running)
+        self._stop.setEnabled(running)
+        self._resume.setEnabled(not running and self._run_dir is not None)
+        for widget in (self._workspace, self._model, self._cases, self._budget, self._budget_unit):
+            widget.setEnabled(not running)
+
+    def _workspace_from_layer(self, event) -> None:
+        case = event.value.metadata.get(CASE_KEY)
+        if case and not self._workspace.text().strip() and not self.running:
+            self.set_workspace(case["workspace"])
+
+    def _choose_workspace(self) -> None:
+        directory = QFileDialog.getExistingDirectory(self, "Workspace folder")
+        if directory:
+            self.set_workspace(directory)
+
+    def _layout(self, browse: QPushButton) -> None:
+        workspace_row = QHBoxLayout()
+        workspace_row.addWidget(self._workspace)
+        workspace_row.addWidget(browse)
+        budget_row = QHBoxLayout()
+        budget_row.addWidget(self._budget)
+        budget_row.addWidget(self._budget_unit)
+        form = QFormLayout()
+        form.addRow("Workspace", workspace_row)
+        form.addRow("Model", self._model)
+        form.addRow("Cases", self._cases)
+        form.addRow("Budget", budget_row)
+        buttons = QHBoxLayout()
+        for button in (self._start, self._stop, self._resume):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self._bar)
+        layout.addWidget(self._status)
+        layout.addWidget(self._loss_plot)
+        layout.addWidget(self._dice_plot)
+        layout.addWidget(self._versions)
+
+
+def _duration(seconds: float) -> str:
+    """``1 min 35 s`` or ``12 s``: the time left as a person reads it."""
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"

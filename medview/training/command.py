@@ -1,0 +1,187 @@
+"""The training command line, shared by ``medview train`` and ``python -m medview.training``; light to
+import (torch loads in ``run``).
+
+With ``--progress-json`` every event is one JSON object on its own stdout line, for the GUI (which runs
+training as a subprocess) and for scripts::
+
+    {"event": "start", "run": "<run folder>"}
+    {"event": "progress", "fraction": 0.42, "message": "epoch 3: loss 0.812"}
+    {"event": "epoch", "epoch": 3, "loss": 0.81, "val_dice": 0.74, "seconds_left": 95.0, ...}
+    {"event": "done", "version": "1.0.0+ft2", "metrics_before": {...}, "metrics_after": {...}, ...}
+    {"event": "cancelled", "run": "<run folder>"}      (exit status 130; resume with --resume)
+    {"event": "error", "message": "..."}               (exit status 2)
+
+SIGTERM and SIGINT cancel cleanly at the next training step (a second one ends the process at once);
+the run stays resumable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from medview.core.errors import MedviewError
+from medview.core.progress import Cancelled, CancelToken, no_progress
+from medview.training.config import TrainingConfig
+
+if TYPE_CHECKING:
+    from medview.training.loop import EpochRecord
+    from medview.training.runner import TrainingOutcome
+
+EXIT_CANCELLED = 130
+EXIT_ERROR = 2
+PROGRESS_INTERVAL_S = 0.5
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``medview train`` (``python -m medview.training`` adds ``--progress-json``)."""
+    parser.add_argument("--workspace", required=True, type=Path, help="workspace folder")
+    parser.add_argument("--model", help="model plugin to fine-tune (required unless --resume)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, help="number of epochs (default 10)")
+    budget.add_argument("--minutes", type=float, help="wall-clock budget in minutes")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--from-scratch", action="store_true", help="start from random weights")
+    parser.add_argument("--patch-size", type=int, nargs="+", help="training patch, array order")
+    parser.add_argument("--batch-size", type=int, default=2)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--patience", type=int, default=0, help="early-stopping patience in epochs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cases", nargs="+", metavar="ID", help="case ids (default: every annotated case)")
+    parser.add_argument("--resume", type=Path, metavar="RUN", help="continue a stopped run folder")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON document")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainingConfig:
+    """The run's configuration from the parsed options."""
+    if args.model is None and args.resume is None:
+        raise MedviewError("name the model to fine-tune with --model (or continue a run with --resume)")
+    return TrainingConfig(
+        model=args.model or "",
+        epochs=args.epochs if args.epochs is not None or args.minutes is not None else 10,
+        minutes=args.minutes,
+        from_scratch=args.from_scratch,
+        device=args.device,
+        patch_size=tuple(args.patch_size) if args.patch_size else None,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        patience=args.patience,
+        seed=args.seed,
+        cases=tuple(args.cases) if args.cases else None,
+    )
+
+
+def run(args: argparse.Namespace, progress_json: bool = False) -> int:
+    """Train as the options say; print JSON lines (``progress_json``), one JSON result, or text."""
+    from medview.training import ddp  # torch and MONAI load only when training runs
+    from medview.training.runner import train_in_workspace
+
+    cancel = CancelToken()
+
+    def stop(signum: int, frame: object) -> None:
+        cancel.cancel()
+        signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    writer = ddp.from_env().is_writer
+    emit = _emitter(writer and progress_json)
+    run_dir: list[Path] = []
+    try:
+        outcome = train_in_workspace(
+            args.workspace,
+            config_from_args(args),
+            progress=_progress(emit) if progress_json else no_progress,
+            cancel=cancel,
+            callbacks=[lambda record: emit(_epoch_event(record))],
+            resume=args.resume,
+            on_start=lambda path: (run_dir.append(path), emit({"event": "start", "run": str(path)})),
+        )
+    except Cancelled:
+        emit({"event": "cancelled", "run": str(run_dir[0]) if run_dir else None})
+        if writer and not progress_json:
+            print(f"medview: training stopped; resume with --resume {run_dir[0] if run_dir else ''}".strip())
+        return EXIT_CANCELLED
+    except MedviewError as error:
+        if progress_json:
+            emit({"event": "error", "message": str(error)})
+            return EXIT_ERROR
+        raise
+    finally:
+        ddp.shutdown(ddp.from_env())
+    if writer:
+        _report(outcome, emit if progress_json else None, args.json)
+    return 0
+
+
+def summary(outcome: TrainingOutcome) -> dict:
+    """The result document of ``medview train --json``."""
+    result = outcome.result
+    return {
+        "version": outcome.version,
+        "metrics_before": result.metrics_before,
+        "metrics_after": result.metrics_after,
+        "epochs": result.epochs,
+        "seconds": round(result.seconds, 2),
+        "best_epoch": result.best_epoch,
+        "stop_reason": result.stop_reason,
+        "run": str(outcome.run_dir),
+        "validation_cases": result.validation_cases,
+    }
+
+
+def _report(outcome: TrainingOutcome, emit, as_json: bool) -> None:
+    if emit is not None:
+        emit({"event": "done"} | summary(outcome))
+    elif as_json:
+        print(json.dumps(summary(outcome), indent=2))
+    else:
+        result = outcome.result
+        print(
+            f"new version {outcome.version}: validation Dice {result.metrics_before['dice']:.3f} -> "
+            f"{result.metrics_after['dice']:.3f} after {result.epochs} epochs in {result.seconds:.0f} s "
+            f"({result.stop_reason})"
+        )
+
+
+def _epoch_event(record: EpochRecord) -> dict:
+    return {"event": "epoch"} | asdict(record)
+
+
+def _emitter(enabled: bool):
+    def emit(event: dict) -> None:
+        if enabled:
+            print(json.dumps(event), flush=True)
+
+    return emit
+
+
+def _progress(emit):
+    last = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_INTERVAL_S or fraction >= 1.0:
+            last[0] = now
+            emit({"event": "progress", "fraction": round(fraction, 4), "message": message})
+
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m medview.training``: the same options plus ``--progress-json``."""
+    parser = argparse.ArgumentParser(prog="python -m medview.training", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.add_argument("--progress-json", action="store_true", help="one JSON event per stdout line")
+    args = parser.parse_args(argv)
+    try:
+        return run(args, progress_json=args.progress_json)
+    except MedviewError as error:
+        print(f"medview: error: {error}", file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,168 @@
+"""Fine-tune a model plugin on a workspace's annotated cases and record the run and its new version.
+
+This is what ``medview train``, ``python -m medview.training`` (and so the GUI's subprocess) and
+``torchrun -m medview.training`` all call. The workspace's SQLite index records the run (its
+configuration and outcome) and the new model version; the files live in the folder layout of
+:mod:`medview.training.versions`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from medview.annotations.nifti import load_nifti
+from medview.core.errors import InputError
+from medview.core.progress import Cancelled, CancelToken, ProgressCallback, no_progress
+from medview.io import open_scan
+from medview.models.network_plugin import NetworkPlugin, SegmentationPlugin
+from medview.models.registry import Registry
+from medview.models.weights import load_into
+from medview.training import ddp, versions
+from medview.training.config import TrainingConfig
+from medview.training.dataset import TrainingCase, case_from_annotation, split_by_case
+from medview.training.loop import EpochCallback, RunResult, fine_tune, training_device
+from medview.training.trainable import TrainableModel
+from medview.workspace import Workspace
+
+
+@dataclass
+class TrainingOutcome:
+    """A finished run: the version it published (``None`` on ranks other than 0) and its result."""
+
+    version: str | None
+    result: RunResult
+    run_dir: Path
+
+
+def train_in_workspace(
+    workspace_dir: str | Path,
+    config: TrainingConfig,
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    callbacks: Sequence[EpochCallback] = (),
+    resume: str | Path | None = None,
+    registry: Registry | None = None,
+    on_start: Callable[[Path], None] | None = None,
+) -> TrainingOutcome:
+    """Fine-tune ``config.model`` on the workspace's annotated (``done``) cases; publish the best epoch.
+
+    With ``resume`` (a run folder) the run continues from its last checkpoint with its own
+    configuration. A cancel or an error marks the run ``cancelled``/``failed`` and publishes nothing,
+    so the model's earlier versions stay as they were. ``on_start`` is told the run folder (on rank 0)
+    as soon as it exists, so a caller can offer to resume it.
+    """
+    workspace_dir = Path(workspace_dir)
+    if resume is not None:
+        config, _ = versions.open_run(resume)
+    plugin = _trainable_plugin(registry or Registry.discover(), config.model)
+    model = trainable_model(plugin, config.from_scratch)
+    cases = annotated_cases(workspace_dir, plugin, config.cases)
+    distributed = ddp.init_from_env(training_device(config.device))
+    with Workspace.open(workspace_dir) as workspace:
+        run_dir, run_id, base_id = None, None, None
+        if distributed.is_writer:
+            base_id = _base_version_id(workspace, plugin)
+            run_dir = Path(resume) if resume else _start(workspace_dir, config, plugin, cases)
+            run_id = versions.run_status(run_dir).get("workspace_run_id")
+            if run_id is None:
+                run_id = workspace.add_run(dataclasses.asdict(config), base_id, run_dir)
+            versions.set_status(run_dir, "running", workspace_run_id=run_id)
+            if on_start is not None:
+                on_start(run_dir)
+        run_dir = Path(ddp.broadcast(str(run_dir), distributed))
+        log: list[EpochCallback] = [lambda record: versions.record_epoch(run_dir, record)]
+        try:
+            result = fine_tune(
+                config,
+                model,
+                cases,
+                run_dir,
+                progress,
+                cancel,
+                (log if distributed.is_writer else []) + list(callbacks),
+            )
+        except Cancelled:
+            _finish(workspace, run_dir, run_id, "cancelled", distributed)
+            raise
+        except BaseException:
+            _finish(workspace, run_dir, run_id, "failed", distributed)
+            raise
+        if not distributed.is_writer:
+            return TrainingOutcome(None, result, run_dir)
+        version = versions.publish_version(workspace_dir, run_dir, result)
+        model_id = workspace.add_model_version(
+            config.model, version.version, version.weights, base_id, result.metrics_after
+        )
+        workspace.finish_run(run_id, "done", model_id)
+        return TrainingOutcome(version.version, result, run_dir)
+
+
+def trainable_model(plugin: NetworkPlugin, from_scratch: bool = False) -> TrainableModel:
+    """A fresh copy of the plugin's network, with its weights unless ``from_scratch``."""
+    network = plugin.build_network()
+    if not from_scratch and plugin.weights_path is not None:
+        load_into(network, plugin.weights_path)
+    return TrainableModel(plugin.info, network)
+
+
+def version_plugin(plugin: NetworkPlugin, version: versions.ModelVersion) -> NetworkPlugin:
+    """The plugin running a fine-tuned version's weights, named ``<model> <version>`` in predictions."""
+    fine_tuned = type(plugin)(plugin.engine)  # plugins construct cheaply and load weights lazily
+    fine_tuned.info = dataclasses.replace(plugin.info, version=version.version)
+    fine_tuned.weights_path = version.weights
+    return fine_tuned
+
+
+def annotated_cases(
+    workspace_dir: str | Path, plugin: NetworkPlugin, case_ids: Sequence[str] | None = None
+) -> list[TrainingCase]:
+    """The workspace's ``done`` cases (those of ``case_ids`` only, when given) with their newest label
+    map, in the plugin's label values."""
+    with Workspace.open(workspace_dir) as workspace:
+        annotated = workspace.list_annotated_cases()
+    if case_ids is not None:
+        missing = set(case_ids) - {case.id for case, _ in annotated}
+        if missing:
+            raise InputError(f"not annotated cases of this workspace: {', '.join(sorted(missing))}")
+        annotated = [(case, annotation) for case, annotation in annotated if case.id in case_ids]
+    cases = []
+    for case, annotation in annotated:
+        scan = open_scan(case.path)
+        scan.name = case.id
+        cases.append(case_from_annotation(scan, load_nifti(annotation.path, scan), plugin.info.labels))
+    return cases
+
+
+def _trainable_plugin(registry: Registry, name: str) -> NetworkPlugin:
+    plugin = registry.get(name)
+    if not isinstance(plugin, SegmentationPlugin):
+        raise InputError(
+            f"model {name!r} cannot be fine-tuned here: only segmentation networks are trainable so far"
+        )
+    return plugin
+
+
+def _start(
+    workspace_dir: Path, config: TrainingConfig, plugin: NetworkPlugin, cases: list[TrainingCase]
+) -> Path:
+    training, validation = split_by_case(cases, config.validation_fraction, config.seed)
+    return versions.start_run(workspace_dir, config, plugin.info.version, training, validation)
+
+
+def _base_version_id(workspace: Workspace, plugin: NetworkPlugin) -> int:
+    """The workspace's id of the plugin's own version, recorded on first use."""
+    for row in workspace.model_versions():
+        if row["name"] == plugin.info.name and row["version"] == plugin.info.version:
+            return int(row["id"])
+    return workspace.add_model_version(plugin.info.name, plugin.info.version, str(plugin.weights_path))
+
+
+def _finish(
+    workspace: Workspace, run_dir: Path, run_id: int | None, status: str, distributed: ddp.Distributed
+) -> None:
+    if distributed.is_writer:
+        versions.set_status(run_dir, status, workspace_run_id=run_id)
+        workspace.finish_run(run_id, status)

@@ -1,0 +1,1 @@
+"""A CenterNet-style nodule detector for chest radiographs."""

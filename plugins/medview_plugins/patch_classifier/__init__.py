@@ -1,0 +1,1 @@
+"""A DenseNet that says whether a radiograph patch holds a nodule, with a Grad-CAM saliency map."""

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+from dicom_files import write_ct_series
+
+from medview.annotations.nifti import AnnotationMismatchError
+from medview.annotations.seg import read_dicom_seg, source_datasets, write_dicom_seg
+from medview.core.errors import InputError
+from medview.core.geometry import Geometry
+from medview.core.labels import LabelClass, LabelTable
+from medview.core.provenance import Provenance
+from medview.core.scan import LabelMap, Scan
+from medview.io.open import open_scan
+
+
+@pytest.fixture
+def dicom_scan(tmp_path):
+    volume = np.random.default_rng(0).integers(-1000, 1000, size=(6, 16, 20)).astype(np.int16)
+    return open_scan(write_ct_series(tmp_path / "ct", volume))
+
+
+def _label_map(scan, provenance):
+    array = np.zeros(scan.spatial_shape, dtype=np.uint8)
+    array[1, 2:5, 3:9] = 1
+    array[4, 10:14, 10:12] = 2
+    array[5, 0, 0] = 2
+    table = LabelTable([LabelClass(1, "liver", (200, 80, 60)), LabelClass(2, "lesion", (255, 220, 0))])
+    return LabelMap(array, scan.geometry, table, provenance)
+
+
+@pytest.mark.parametrize(
+    ("provenance", "algorithm_type"),
+    [(Provenance.drawn(), "MANUAL"), (Provenance.predicted("unet", "1.3"), "AUTOMATIC")],
+)
+def test_seg_read_back_with_highdicom(tmp_path, dicom_scan, provenance, algorithm_type):
+    import highdicom as hd
+
+    label_map = _label_map(dicom_scan, provenance)
+    datasets = source_datasets(dicom_scan)
+    assert [float(d.ImagePositionPatient[2]) for d in datasets] == sorted(
+        float(d.ImagePositionPatient[2]) for d in datasets
+    )
+    path = write_dicom_seg(label_map, datasets, tmp_path / "seg.dcm")
+
+    seg = hd.seg.segread(path)
+    assert [item.SegmentLabel for item in seg.SegmentSequence] == ["liver", "lesion"]
+    assert {item.SegmentAlgorithmType for item in seg.SegmentSequence} == {algorithm_type}
+    assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == dicom_scan.metadata["series_uid"]
+    pixels = seg.get_pixels_by_source_instance([d.SOPInstanceUID for d in datasets], combine_segments=True)
+    assert np.array_equal(pixels, label_map.array)
+
+    loaded = read_dicom_seg(path, dicom_scan)
+    assert np.array_equal(loaded.array, label_map.array) and loaded.fits(dicom_scan)
+    assert loaded.labels.name_of(2) == "lesion"
+    assert np.allclose(loaded.labels[1].colour, (200, 80, 60), atol=2)
+
+
+def test_seg_of_another_series_is_refused(tmp_path, dicom_scan):
+    path = write_dicom_seg(
+        _label_map(dicom_scan, Provenance.drawn()), source_datasets(dicom_scan), tmp_path / "s.dcm"
+    )
+    volume = np.zeros((6, 16, 20), dtype=np.int16)
+    other = open_scan(write_ct_series(tmp_path / "other", volume))
+    with pytest.raises(AnnotationMismatchError, match="s.dcm: this SEG segments other images"):
+        read_dicom_seg(path, other)
+
+
+def test_non_dicom_scan_is_refused(tmp_path):
+    scan = Scan(np.zeros((2, 3, 4), dtype=np.int16), Geometry.identity(3), name="phantom")
+    with pytest.raises(InputError, match="phantom is not DICOM"):
+        source_datasets(scan)

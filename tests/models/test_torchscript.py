@@ -1,0 +1,122 @@
+"""The user's own TorchScript model (or MONAI bundle) with a JSON sidecar becomes a plugin."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from medview.core.errors import InputError
+from medview.models.registry import Registry
+from medview.models.torchscript import TorchScriptPlugin
+
+SIDECAR = {
+    "name": "my-bone",
+    "version": "3",
+    "task": "segmentation",
+    "modalities": ["CT"],
+    "input": {
+        "ndim": 3,
+        "channels": 1,
+        "target_spacing": None,
+        "patch_size": [4, 8, 8],
+        "normalisation": {"kind": "range", "low": -100, "high": 500},
+    },
+    "labels": {"classes": [{"value": 1, "name": "bone", "colour": [240, 240, 210]}]},
+}
+
+
+class Bright(torch.nn.Module):
+    """Logits (0, x - 0.5): class 1 where the normalised input exceeds 0.5."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([torch.zeros_like(x), x - 0.5], dim=1)
+
+
+class Score(torch.nn.Module):
+    """Two logits from the image mean: a classifier."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=(1, 2, 3, 4))
+        return torch.stack([-mean, mean], dim=1)
+
+
+def save_model(folder, module: torch.nn.Module, sidecar: dict | None, name: str = "model.pt"):
+    path = folder / name
+    torch.jit.script(module).save(str(path))
+    if sidecar is not None:
+        path.with_suffix(".json").write_text(json.dumps(sidecar))
+    return path
+
+
+def test_segmentation_model_with_sidecar(tmp_path, ct_scan):
+    plugin = TorchScriptPlugin.from_file(save_model(tmp_path, Bright(), SIDECAR))
+    assert plugin.info.title == "my-bone 3"
+    prediction = plugin.predict(ct_scan)
+    assert prediction.label_map.fits(ct_scan)
+    assert np.array_equal(prediction.label_map.array, (ct_scan.array > 200).astype(np.uint8))
+    assert prediction.label_map.labels.name_of(1) == "bone"
+
+
+def test_classification_model(tmp_path, ct_scan):
+    sidecar = {
+        **SIDECAR,
+        "task": "classification",
+        "labels": {
+            "classes": [
+                {"value": 1, "name": "dark", "colour": [0, 0, 0]},
+                {"value": 2, "name": "bright", "colour": [1, 1, 1]},
+            ]
+        },
+    }
+    plugin = TorchScriptPlugin.from_file(save_model(tmp_path, Score(), sidecar))
+    probabilities = plugin.predict(ct_scan).probabilities_by_class()
+    assert set(probabilities) == {"dark", "bright"}
+    # an eighth of the voxels normalise to 1, the rest to 0: logits (-1/8, 1/8)
+    assert probabilities["bright"] == pytest.approx(1 / (1 + np.exp(-0.25)), abs=1e-5)
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+
+
+def test_monai_bundle_folder_takes_name_and_version_from_its_metadata(tmp_path, ct_scan):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "configs").mkdir()
+    save_model(tmp_path / "models", Bright(), None, name="model.ts")
+    (tmp_path / "configs" / "metadata.json").write_text(
+        json.dumps({"name": "bone_bundle", "version": "0.2.1"})
+    )
+    sidecar = {key: value for key, value in SIDECAR.items() if key not in ("name", "version")}
+    (tmp_path / "medview.json").write_text(json.dumps(sidecar))
+    plugin = TorchScriptPlugin.from_file(tmp_path)
+    assert plugin.info.title == "bone_bundle 0.2.1"
+    assert plugin.predict(ct_scan).label_map.fits(ct_scan)
+
+
+def test_plugin_folders_turn_torchscript_files_into_plugins(tmp_path):
+    save_model(tmp_path, Bright(), SIDECAR)
+    save_model(tmp_path, Bright(), None, name="lonely.pt")
+    registry = Registry.discover(folders=[tmp_path], group="no.such.group")
+    assert [p.info.name for p in registry.plugins] == ["my-bone"]
+    assert "needs a JSON sidecar describing it: lonely.json" in registry.broken[0].error
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "message"),
+    [
+        ({**SIDECAR, "task": "detection"}, "TorchScript models may do segmentation or classification"),
+        ({key: v for key, v in SIDECAR.items() if key != "input"}, "sidecar does not describe a model"),
+        ({**SIDECAR, "input": {"ndim": 4}}, "2-D or 3-D"),
+    ],
+)
+def test_bad_sidecars_are_explained(tmp_path, sidecar, message):
+    with pytest.raises(InputError, match=message):
+        TorchScriptPlugin.from_file(save_model(tmp_path, Bright(), sidecar))
+
+
+def test_a_file_that_is_not_torchscript(tmp_path, ct_scan):
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"nonsense")
+    path.with_suffix(".json").write_text(json.dumps(SIDECAR))
+    with pytest.raises(InputError, match="not a TorchScript model"):
+        TorchScriptPlugin.from_file(path).predict(ct_scan)

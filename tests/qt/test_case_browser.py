@@ -1,0 +1,85 @@
+import numpy as np
+import pytest
+from napari.components import ViewerModel
+from napari.layers import Image, Labels
+
+from medview.core.labels import preset
+from medview.io import write_scan
+from medview.qt.widgets.annotation_panel import CASE_KEY, AnnotationPanel
+from medview.qt.widgets.case_browser import CaseBrowser
+from medview.workspace import Workspace
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def workspace_with_scans(tmp_path, small_ct):
+    scans = tmp_path / "scans"
+    for name in ("a", "b", "c"):
+        write_scan(small_ct.scan, scans / f"{name}.nii.gz")
+    Workspace.create(tmp_path / "ws").close()
+    return tmp_path / "ws", scans
+
+
+def test_import_open_next_annotate_and_mark_done(qtbot, workspace_with_scans):
+    directory, scans = workspace_with_scans
+    viewer = ViewerModel()
+    browser = CaseBrowser(viewer)
+    panel = AnnotationPanel(viewer)
+    qtbot.addWidget(browser)
+    qtbot.addWidget(panel)
+    browser.open_workspace(directory)
+    assert browser.rows == []
+    browser.import_folder(scans)
+    qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=20000)
+    assert browser.rows == [("a", "unlabelled", "0"), ("b", "unlabelled", "0"), ("c", "unlabelled", "0")]
+
+    browser.open_next_unlabelled()
+    qtbot.waitUntil(lambda: browser.current is not None, timeout=20000)
+    labels = viewer.layers.selection.active
+    assert isinstance(labels, Labels) and labels.metadata[CASE_KEY]["case_id"] == "a"
+    assert any(isinstance(layer, Image) for layer in viewer.layers)
+    assert panel.layer is labels
+    panel._preset.setCurrentText("liver-lesion")
+    panel._use_preset()
+    panel.editor.paint((20, 32, 32), 10.0, 1, plane_axis=0)
+    panel.save()
+    qtbot.waitUntil(lambda: not panel.task_bar.busy)
+    browser.refresh()
+    assert browser.rows[0] == ("a", "in progress", "1")
+    browser.set_status("done")
+    assert browser.rows[0] == ("a", "done", "1")
+
+    browser.open_next_unlabelled()
+    qtbot.waitUntil(lambda: browser.current.id == "b", timeout=20000)
+    assert len(viewer.layers) == 2  # the previous case's layers were closed
+    # a new case starts empty with the workspace's label table
+    assert not viewer.layers.selection.active.data.any()
+    assert panel.editor.label_map.labels == preset("liver-lesion")
+
+    with Workspace.open(directory) as workspace:
+        saved = workspace.latest_labels("a")
+    assert np.count_nonzero(saved.array) > 0 and saved.provenance.source == "user"
+
+
+def test_reopening_a_case_shows_its_newest_version(qtbot, workspace_with_scans):
+    directory, scans = workspace_with_scans
+    viewer = ViewerModel()
+    browser = CaseBrowser(viewer)
+    qtbot.addWidget(browser)
+    browser.open_workspace(directory)
+    browser.import_folder(scans)
+    qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=20000)
+    with Workspace.open(directory) as workspace:
+        case = workspace.case("b")
+    browser.open_case(case)
+    qtbot.waitUntil(lambda: browser.current is not None, timeout=20000)
+    layer = viewer.layers.selection.active
+    layer.data[3, 3, 3] = 2
+    with Workspace.open(directory) as workspace:
+        from medview.qt.bridge import label_map_from_layer
+
+        workspace.save_labels("b", label_map_from_layer(layer))
+    browser.open_case(case)
+    qtbot.waitUntil(lambda: viewer.layers.selection.active is not layer, timeout=20000)
+    assert viewer.layers.selection.active.data[3, 3, 3] == 2

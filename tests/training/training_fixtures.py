@@ -1,0 +1,41 @@
+"""Builders shared by the training, CLI and GUI training tests: a tiny plugin folder and a small workspace.
+
+``tests/cli`` and ``tests/qt`` import this module by path (their conftest files belong to others).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from medview.demo import make_ct
+from medview.io import write_label_map, write_scan
+from medview.models.registry import Registry
+from medview.models.weights import save_weights
+from medview.workspace import Workspace
+
+TINY_MODEL = "tiny-ct"
+TINY_SHAPE = (24, 40, 40)
+CASE_SEEDS = (1, 2, 3)
+
+
+def make_plugin_folder(folder: Path) -> Path:
+    """A plugin folder with ``tiny_plugin.py`` (model ``tiny-ct``) and its initial weights beside it."""
+    folder.mkdir(parents=True)
+    shutil.copy(Path(__file__).with_name("tiny_plugin.py"), folder / "tiny_plugin.py")
+    plugin = Registry.discover([folder]).get(TINY_MODEL)
+    save_weights(plugin.build_network(), plugin.weights_path)
+    return folder
+
+
+def make_workspace(directory: Path, seeds: tuple[int, ...] = CASE_SEEDS) -> Path:
+    """A workspace with annotated (``done``) cases of the shifted demo CT domain, one per seed."""
+    sources = directory.with_name(directory.name + "-sources")
+    with Workspace.create(directory) as workspace:
+        for seed in seeds:
+            case = make_ct(seed, TINY_SHAPE, domain="shifted")
+            scan_path, labels_path = sources / f"case{seed}.nii.gz", sources / f"case{seed}-labels.nii.gz"
+            write_scan(case.scan, scan_path)
+            write_label_map(case.truth, labels_path)
+            workspace.add_case(scan_path, labels=labels_path)
+    return directory
