@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from medview.demo import CT_SHAPE, demo_cases, make_ct, make_radiograph, make_tile
+from medview.demo import CT_SHAPE, demo_cases, make_ct, make_radiograph
 
 HU_RANGES = {  # label value -> plausible mean HU
     0: (-1010, -950),  # air (partial volume at the skin on a coarse grid)

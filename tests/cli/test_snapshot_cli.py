@@ -15,7 +15,10 @@ def test_snapshot_of_the_ct_with_overlay_differs_only_where_labels_are(small_ct,
     scan_path = write_scan(small_ct.scan, tmp_path / "ct.nii.gz")
     truth_path = write_label_map(small_ct.truth, tmp_path / "truth.nii.gz")
     assert main(["snapshot", str(scan_path), "-o", str(tmp_path / "plain.png")]) == 0
-    assert main(["snapshot", str(scan_path), "--overlay", str(truth_path), "-o", str(tmp_path / "over.png")]) == 0
+    assert (
+        main(["snapshot", str(scan_path), "--overlay", str(truth_path), "-o", str(tmp_path / "over.png")])
+        == 0
+    )
     plain = np.asarray(Image.open(tmp_path / "plain.png")).astype(int)
     over = np.asarray(Image.open(tmp_path / "over.png")).astype(int)
     assert plain.shape == over.shape == (64, 64, 3)

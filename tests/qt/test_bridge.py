@@ -41,7 +41,9 @@ def test_in_plane_rotated_scan_maps_every_voxel_to_the_same_world_point_as_its_g
 
 def test_painting_the_layer_edits_the_label_map_and_keeps_its_table():
     viewer = ViewerModel()
-    label_map = LabelMap(np.zeros((3, 8, 8), np.uint8), Geometry.from_spacing((3, 1, 1)), preset("liver-lesion"))
+    label_map = LabelMap(
+        np.zeros((3, 8, 8), np.uint8), Geometry.from_spacing((3, 1, 1)), preset("liver-lesion")
+    )
     layer = add_label_map(viewer, label_map)
     layer.data[1, 2:4, 2:4] = 2
     back = label_map_from_layer(layer)

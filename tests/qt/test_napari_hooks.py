@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import npe2
+import numpy as np
 import pytest
 
 from medview.io import open_label_map, write_scan
