@@ -3,7 +3,8 @@
 Segmentation writes a label map with the scan's geometry (NIfTI, with its ``.labels.json``
 sidecar), detection a medview boxes JSON, classification a JSON of class probabilities.
 ``--model`` is a plugin name (see ``medview models``), a TorchScript file with a JSON sidecar, or a
-MONAI bundle folder.
+MONAI bundle folder. ``--workspace DIR --version V`` runs a version fine-tuned in that workspace
+(``medview train``) instead of the plugin's own weights, e.g. ``--model ct-unet3d --version 1.0.0+ft1``.
 """
 
 from __future__ import annotations
@@ -26,20 +27,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--series", metavar="UID", help="the DICOM series to use (default: the largest)")
     parser.add_argument("--level", type=int, default=0, help="whole-slide pyramid level to segment at")
     parser.add_argument("--plugins", metavar="DIR", type=Path, action="append", help="extra plugin folder")
+    parser.add_argument("--workspace", metavar="DIR", type=Path, help="workspace holding --version")
+    parser.add_argument("--version", metavar="V", help="a fine-tuned version of --model, e.g. 1.0.0+ft1")
 
 
 def run(args: argparse.Namespace) -> int:
+    from medview.core.errors import InputError
     from medview.io import open_scan
     from medview.models.engine import Engine
     from medview.models.network_plugin import NetworkPlugin, SegmentationPlugin
     from medview.models.registry import Registry, default_folders, predict_safely
     from medview.models.torchscript import TorchScriptPlugin
 
+    if (args.version is None) != (args.workspace is None):
+        raise InputError("--version and --workspace go together: a fine-tuned version lives in a workspace")
     engine = Engine.create(args.device)
     if Path(args.model).exists():
         plugin = TorchScriptPlugin.from_file(args.model)
     else:
         plugin = Registry.discover(default_folders() + (args.plugins or [])).get(args.model)
+    if args.version is not None:
+        from medview.training.runner import version_plugin
+        from medview.training.versions import find_version
+
+        plugin = version_plugin(plugin, find_version(args.workspace, plugin.info.name, args.version))
     if isinstance(plugin, NetworkPlugin):
         plugin.engine = engine
     if isinstance(plugin, SegmentationPlugin):

@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self._closed = False
         self._make_menus_and_toolbar()
         self._add_panels()
+        self._connect_metrics_to_cases()
+        self._connect_training_to_models()
         self.viewer.cursor.events.position.connect(self._update_cursor_status)
         self.viewer.layers.selection.events.active.connect(self._refresh_window_presets)
         self.qt_viewer.installEventFilter(self)
@@ -198,8 +200,8 @@ class MainWindow(QMainWindow):
             item.setData(Qt.ItemDataRole.UserRole, ("demo", title))
             cases.addItem(item)
         cases.itemActivated.connect(self._open_case_item)
-        dock = QDockWidget("Cases", self)
-        dock.setObjectName("Cases")
+        dock = QDockWidget("Scans", self)
+        dock.setObjectName("Scans")
         dock.setWidget(cases)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         return cases
@@ -255,6 +257,7 @@ class MainWindow(QMainWindow):
 
     def _add_panels(self) -> None:
         areas = {"right": Qt.DockWidgetArea.RightDockWidgetArea, "left": Qt.DockWidgetArea.LeftDockWidgetArea}
+        docks: list[QDockWidget] = []
         for title, target, area in PANELS:
             module_name, class_name = target.split(":")
             try:
@@ -264,17 +267,41 @@ class MainWindow(QMainWindow):
                 self.panel_errors[title] = f"{type(error).__name__}: {error}"
                 continue
             dock = QDockWidget(title, self)
-            dock.setObjectName(title)
+            dock.setObjectName(f"panel:{title}")
             dock.setWidget(panel)
             self.addDockWidget(areas.get(area, Qt.DockWidgetArea.RightDockWidgetArea), dock)
             self.panels_menu.addAction(dock.toggleViewAction())
             self.panels[title] = panel
-        docks = [self.findChild(QDockWidget, title) for title in self.panels]
+            docks.append(dock)
         for first, second in zip(docks, docks[1:], strict=False):
             if self.dockWidgetArea(first) == self.dockWidgetArea(second):
                 self.tabifyDockWidget(first, second)
         if docks:
             docks[0].raise_()
+
+    def _connect_metrics_to_cases(self) -> None:
+        """A click on a case in the metrics panel's workspace table opens that case."""
+        metrics, browser = self.panels.get("Metrics"), self.panels.get("Cases")
+        if metrics is None or browser is None:
+            return
+
+        def open_case(case_id: str) -> None:
+            from medview.workspace import Workspace
+
+            if browser.directory is None or browser.task_bar.busy:
+                return
+            with Workspace.open(browser.directory) as workspace:
+                browser.open_case(workspace.case(case_id))
+
+        metrics.cases.case_requested.connect(open_case)
+
+    def _connect_training_to_models(self) -> None:
+        """A version the training panel publishes is listed in the model panel at once."""
+        models, training = self.panels.get("Models"), self.panels.get("Train")
+        if models is not None and training is not None:
+            training.version_published.connect(
+                lambda model, version: models.set_workspace(training.workspace)
+            )
 
     def _ask_open_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a scan")

@@ -142,7 +142,12 @@ def boxes_layer_data(
         "edge_color": [colours[i] for i in box_ids] if box_ids else "yellow",
         "face_color": "transparent",
         "edge_width": 2,
-        "features": {"box_id": box_ids, "label": label_names, "score": scores},
+        "features": {
+            "box_id": np.asarray(box_ids, dtype=int),
+            "label": np.asarray(label_names, dtype=object),
+            "score": np.asarray(scores, dtype=float),
+        },
+        "feature_defaults": {"box_id": -1, "label": _default_label_name(labels), "score": 1.0},
         "text": {"string": "{label} {score:.2f}", "color": "yellow", "size": 9, "anchor": "upper_left"},
         "metadata": {BOXES_KEY: list(boxes)},
         **geometry_kwargs(geometry),
@@ -219,6 +224,11 @@ def _box_rectangles(box: Box) -> list[np.ndarray]:
 
 def _slice_count(box: Box) -> int:
     return len(_box_rectangles(box))
+
+
+def _default_label_name(labels: LabelTable) -> str:
+    """The class a rectangle drawn by hand gets: the table's first, else ``label 1``."""
+    return next(iter(labels)).name if len(labels) else labels.name_of(1)
 
 
 def _box_colour(labels: LabelTable, value: int) -> tuple[float, float, float, float]:

@@ -7,19 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from medview.demo import DemoCase, make_ct, make_radiograph, make_tile
+from medview.io import SUPPORTED_SUFFIXES
 from medview.qt.bridge import boxes_layer_data, label_map_layer_data, scan_layer_data
 
 LayerData = tuple[Any, dict[str, Any], str]
-_SUFFIXES = (
-    ".dcm", ".nii", ".nii.gz", ".nrrd", ".mha", ".mhd", ".png", ".jpg", ".jpeg", ".tif", ".tiff",
-    ".svs", ".ndpi", ".mrxs", ".scn", ".vms", ".bif",
-)  # fmt: skip
 
 
 def get_reader(path: str | list[str]) -> Callable[[str | list[str]], list[LayerData]] | None:
     """napari reader hook: medview reads scan files and folders (DICOM series)."""
     first = Path(path[0] if isinstance(path, list) else path)
-    if first.is_dir() or first.name.lower().endswith(_SUFFIXES):
+    if first.is_dir() or first.name.lower().endswith(SUPPORTED_SUFFIXES):
         return read_layers
     return None
 
@@ -70,3 +67,38 @@ def _case_layers(case: DemoCase) -> list[LayerData]:
     if case.boxes:
         layers.append(boxes_layer_data(case.boxes, case.box_labels, case.scan.geometry, "ground truth boxes"))
     return layers
+
+
+def models_panel(napari_viewer: Any) -> Any:
+    """The Models panel in plain napari."""
+    return _panel("Models", napari_viewer)
+
+
+def metrics_panel(napari_viewer: Any) -> Any:
+    """The Metrics panel in plain napari."""
+    return _panel("Metrics", napari_viewer)
+
+
+def annotation_panel(napari_viewer: Any) -> Any:
+    """The Annotate panel in plain napari."""
+    return _panel("Annotate", napari_viewer)
+
+
+def cases_panel(napari_viewer: Any) -> Any:
+    """The Cases (workspace) panel in plain napari."""
+    return _panel("Cases", napari_viewer)
+
+
+def training_panel(napari_viewer: Any) -> Any:
+    """The Train panel in plain napari."""
+    return _panel("Train", napari_viewer)
+
+
+def _panel(title: str, viewer: Any) -> Any:
+    import importlib
+
+    from medview.qt.panels import PANELS
+
+    target = next(target for name, target, _ in PANELS if name == title)
+    module_name, class_name = target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)(viewer)

@@ -109,7 +109,14 @@ def trainable_model(plugin: NetworkPlugin, from_scratch: bool = False) -> Traina
 
 
 def version_plugin(plugin: NetworkPlugin, version: versions.ModelVersion) -> NetworkPlugin:
-    """The plugin running a fine-tuned version's weights, named ``<model> <version>`` in predictions."""
+    """The plugin running a fine-tuned version's weights, named ``<model> <version>`` in predictions.
+
+    Only segmentation networks can be fine-tuned, so only they have versions to run.
+    """
+    if not isinstance(plugin, SegmentationPlugin):
+        raise InputError(
+            f"model {plugin.info.name!r} has no fine-tuned versions: only segmentation networks are trainable"
+        )
     fine_tuned = type(plugin)(plugin.engine)  # plugins construct cheaply and load weights lazily
     fine_tuned.info = dataclasses.replace(plugin.info, version=version.version)
     fine_tuned.weights_path = version.weights

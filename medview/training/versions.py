@@ -156,6 +156,18 @@ def list_versions(workspace: str | Path, model: str) -> list[ModelVersion]:
     return sorted(versions, key=lambda version: int(version.version.rsplit(FINE_TUNED, 1)[1]))
 
 
+def find_version(workspace: str | Path, model: str, version: str) -> ModelVersion:
+    """The published version ``version`` of ``model``; an error lists the versions there are."""
+    published = list_versions(workspace, model)
+    for candidate in published:
+        if candidate.version == version:
+            return candidate
+    there = ", ".join(candidate.version for candidate in published) or "none"
+    raise InputError(
+        f"model {model!r} has no fine-tuned version {version!r} here (versions: {there})", workspace
+    )
+
+
 def _next_number(models: Path) -> int:
     numbers = [int(p.name.rsplit(FINE_TUNED, 1)[1]) for p in models.iterdir() if FINE_TUNED in p.name]
     return max(numbers, default=0) + 1

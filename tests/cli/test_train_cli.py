@@ -11,9 +11,17 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
-from training_fixtures import TINY_MODEL, make_plugin_folder, make_workspace  # noqa: E402
+from training_fixtures import (  # noqa: E402
+    TINY_MODEL,
+    TINY_SHAPE,
+    make_fine_tuned_version,
+    make_plugin_folder,
+    make_workspace,
+)
 
 from medview.cli.main import main  # noqa: E402
+from medview.demo import make_ct  # noqa: E402
+from medview.io import write_scan  # noqa: E402
 from medview.models.registry import PLUGIN_PATH_ENV  # noqa: E402
 
 MEDVIEW = Path(sys.executable).with_name("medview")
@@ -52,3 +60,19 @@ def test_the_medview_command_trains_for_a_time_budget(workspace: Path):
     assert finished.returncode == 0, finished.stderr
     result = json.loads(finished.stdout)
     assert result["stop_reason"] == "time budget" and result["version"] == "0.1.0+ft1"
+
+
+def test_predict_runs_a_fine_tuned_version(tmp_path: Path, capsys: pytest.CaptureFixture):
+    plugins = make_plugin_folder(tmp_path / "plugins")
+    workspace = make_workspace(tmp_path / "workspace", seeds=(1,))
+    make_fine_tuned_version(workspace, plugins)
+    write_scan(make_ct(7, TINY_SHAPE).scan, tmp_path / "ct.nii.gz")
+    predict = ["predict", str(tmp_path / "ct.nii.gz"), "--model", TINY_MODEL, "--plugins", str(plugins)]
+    predict += ["--device", "cpu", "-o", str(tmp_path / "out.nii.gz"), "--workspace", str(workspace)]
+
+    assert main(predict + ["--version", "0.1.0+ft1"]) == 0
+    assert "tiny-ct 0.1.0+ft1: wrote label map" in capsys.readouterr().out
+    assert main(predict + ["--version", "0.1.0+ft7"]) == 2
+    assert "no fine-tuned version '0.1.0+ft7' here (versions: 0.1.0+ft1)" in capsys.readouterr().err
+    assert main(predict[:-2] + ["--version", "0.1.0+ft1"]) == 2
+    assert "--version and --workspace go together" in capsys.readouterr().err

@@ -76,3 +76,11 @@ def test_boxes_survive_a_trip_through_a_shapes_layer_even_after_the_cache_is_dro
     back = boxes_from_layer(layer, preset("lung-nodule"))
     assert [(b.start, b.stop) for b in back] == [(b.start, b.stop) for b in boxes]
     assert [b.score for b in back] == pytest.approx([b.score for b in boxes])
+
+
+def test_a_box_drawn_by_hand_into_an_empty_boxes_layer_gets_the_tables_first_class():
+    viewer = ViewerModel()
+    layer = add_boxes(viewer, [], preset("lung-nodule"), Geometry.from_spacing((1.0, 1.0)))
+    layer.add_rectangles(np.array([[1.5, 2.5], [5.5, 8.5]]))
+    [box] = boxes_from_layer(layer, preset("lung-nodule"))
+    assert (box.label, box.score, box.start, box.stop) == (1, 1.0, (2.0, 3.0), (6.0, 9.0))

@@ -120,3 +120,17 @@ def test_a_bad_file_shows_a_message_and_keeps_what_was_open(qtbot, main_window, 
     wait_for_task(qtbot, main_window)
     assert "empty.nii.gz" in main_window.task_bar.message
     assert [layer.name for layer in main_window.viewer.layers] == ["demo-ct-0", "ground truth"]
+
+
+def test_a_case_clicked_in_the_metrics_table_opens_in_the_viewer(qtbot, main_window, tmp_path, small_ct):
+    from medview.io import write_scan
+    from medview.workspace import Workspace
+
+    with Workspace.create(tmp_path / "ws") as workspace:
+        case = workspace.add_case(write_scan(small_ct.scan, tmp_path / "liver-07.nii.gz"))
+    browser = main_window.panels["Cases"]
+    browser.open_workspace(tmp_path / "ws")
+    main_window.panels["Metrics"].cases.case_requested.emit(case.id)
+    qtbot.waitUntil(lambda: browser.current is not None, timeout=20_000)
+    assert browser.current.id == case.id
+    assert any(isinstance(layer, Image) for layer in main_window.viewer.layers)

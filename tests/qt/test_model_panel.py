@@ -1,9 +1,12 @@
-"""The model panel lists fitting plugins (and broken ones), runs one in a worker, shows results as layers."""
+"""The model panel lists fitting plugins, their fine-tuned versions (and broken ones), runs one in a worker,
+shows results as layers."""
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +19,9 @@ from medview.core.progress import no_progress
 from medview.models.registry import BrokenPlugin, Registry
 from medview.qt.bridge import add_scan
 from medview.qt.widgets.model_panel import ModelPanel
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+from training_fixtures import TINY_MODEL, make_fine_tuned_version, make_plugin_folder  # noqa: E402
 
 pytestmark = pytest.mark.gui
 
@@ -125,3 +131,63 @@ def test_only_fitting_plugins_follow_the_active_scan(viewer_and_panel, small_rad
     assert panel.listed[0] == "threshold-2d 1.0.0 — segmentation"
     viewer.layers.selection.active = viewer.layers[0]
     assert panel.listed[0] == "threshold 1.0.0 — segmentation"
+
+
+@pytest.fixture
+def fine_tuned_workspace(tmp_path):
+    """A registry with the tiny CT network only, and a workspace with its version ``0.1.0+ft1``."""
+    from medview.workspace import Workspace
+
+    plugins = make_plugin_folder(tmp_path / "plugins")
+    workspace = tmp_path / "workspace"
+    Workspace.create(workspace).close()
+    make_fine_tuned_version(workspace, plugins)
+    return Registry([Registry.discover([plugins]).get(TINY_MODEL)]), workspace
+
+
+def test_fine_tuned_versions_are_listed_and_run_side_by_side(qtbot, small_ct, fine_tuned_workspace):
+    registry, workspace = fine_tuned_workspace
+    viewer = ViewerModel()
+    panel = ModelPanel(viewer, registry=registry)
+    qtbot.addWidget(panel)
+    add_scan(viewer, small_ct.scan)
+    assert panel.listed == ["tiny-ct 0.1.0 — segmentation"]
+
+    panel.set_workspace(workspace)
+    assert panel.listed == ["tiny-ct 0.1.0 — segmentation", "tiny-ct 0.1.0+ft1 — segmentation (fine-tuned)"]
+    assert run_and_wait(qtbot, panel, "tiny-ct 0.1.0+ft1") == "done"
+    assert panel._selected_plugin().weights_path.parent == workspace / "models" / TINY_MODEL / "0.1.0+ft1"
+    assert run_and_wait(qtbot, panel, "tiny-ct") == "done"
+    labels = [layer for layer in viewer.layers if isinstance(layer, Labels)]
+    assert [layer.name for layer in labels] == ["tiny-ct 0.1.0+ft1", "tiny-ct 0.1.0"]
+    assert labels[0].data.shape == labels[1].data.shape == small_ct.scan.spatial_shape
+
+
+def test_the_workspace_of_an_opened_case_shows_its_versions(qtbot, small_ct, fine_tuned_workspace):
+    from medview.qt.widgets.annotation_panel import CASE_KEY
+
+    registry, workspace = fine_tuned_workspace
+    viewer = ViewerModel()
+    panel = ModelPanel(viewer, registry=registry)
+    qtbot.addWidget(panel)
+    add_scan(viewer, small_ct.scan)
+    viewer.add_labels(
+        np.zeros(small_ct.scan.spatial_shape, np.uint8),
+        metadata={CASE_KEY: {"workspace": str(workspace), "case_id": "case1"}},
+    )
+    assert panel.workspace == workspace
+    assert "tiny-ct 0.1.0+ft1 — segmentation (fine-tuned)" in panel.listed
+
+
+def test_a_version_the_training_panel_publishes_is_listed_at_once(
+    main_window, small_ct, fine_tuned_workspace
+):
+    registry, workspace = fine_tuned_workspace
+    models, training = main_window.panels["Models"], main_window.panels["Train"]
+    models.registry = registry
+    add_scan(main_window.viewer, small_ct.scan)
+    assert models.listed == ["tiny-ct 0.1.0 — segmentation"]
+
+    training.set_workspace(workspace)
+    training.version_published.emit(TINY_MODEL, "0.1.0+ft1")
+    assert models.listed == ["tiny-ct 0.1.0 — segmentation", "tiny-ct 0.1.0+ft1 — segmentation (fine-tuned)"]

@@ -34,3 +34,17 @@ def test_writer_saves_labels_with_their_geometry(small_ct, tmp_path):
     back = open_label_map(written[0], like=small_ct.scan)
     np.testing.assert_array_equal(back.array, small_ct.truth.array)
     assert back.labels.name_of(2) == "lung"
+
+
+@pytest.mark.gui
+def test_every_panel_is_a_napari_widget(qtbot):
+    from napari.components import ViewerModel
+
+    manifest = npe2.PluginManifest.from_distribution("medview")
+    titles = {widget.display_name for widget in manifest.contributions.widgets}
+    assert titles == {"Models", "Metrics", "Annotate", "Cases (workspace)", "Train"}
+    viewer = ViewerModel()
+    for widget in manifest.contributions.widgets:
+        panel = widget.exec(kwargs={"napari_viewer": viewer})
+        qtbot.addWidget(panel)
+        assert panel.isWidgetType()

@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+
+import torch
 
 from medview.demo import make_ct
 from medview.io import write_label_map, write_scan
 from medview.models.registry import Registry
 from medview.models.weights import save_weights
+from medview.training import versions
 from medview.workspace import Workspace
 
 TINY_MODEL = "tiny-ct"
@@ -39,3 +43,18 @@ def make_workspace(directory: Path, seeds: tuple[int, ...] = CASE_SEEDS) -> Path
             write_label_map(case.truth, labels_path)
             workspace.add_case(scan_path, labels=labels_path)
     return directory
+
+
+def make_fine_tuned_version(workspace: Path, plugin_folder: Path, version: str = "0.1.0+ft1") -> Path:
+    """Publish ``version`` of ``tiny-ct`` in the workspace's versions layout without training: the
+    plugin's weights, shifted, so it predicts differently. Returns the version folder."""
+    network = Registry.discover([plugin_folder]).get(TINY_MODEL).build_network()
+    with torch.no_grad():
+        for parameter in network.parameters():
+            parameter.add_(0.05)
+    folder = workspace / versions.MODELS / TINY_MODEL / version
+    folder.mkdir(parents=True)
+    save_weights(network, folder / versions.WEIGHTS)
+    card = {"model": TINY_MODEL, "version": version, "base_version": version.split(versions.FINE_TUNED)[0]}
+    (folder / versions.MODEL_CARD).write_text(json.dumps(card))
+    return folder

@@ -108,6 +108,12 @@ class TrainingPanel(QWidget):
         return self._versions.text()
 
     @property
+    def workspace(self) -> Path | None:
+        """The workspace folder runs train in, if one is chosen."""
+        directory = self._workspace.text().strip()
+        return Path(directory) if directory else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None
 
