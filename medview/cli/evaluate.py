@@ -2,8 +2,9 @@
 
 Inputs, told apart by content:
 
-- label maps: NIfTI, NRRD or MHA (anything :func:`medview.annotations.nifti.load_nifti` reads); the
-  prediction must lie on the truth's voxel grid. Output per label (JSON object keyed by label value):
+- label maps: NIfTI, NRRD or MHA (anything :func:`medview.annotations.nifti.load_nifti` reads), or
+  DICOM SEG together with ``--scan``, the DICOM series it segments; the prediction must lie on the
+  truth's voxel grid. Output per label (JSON object keyed by label value):
   ``dice, iou, sensitivity, specificity, precision, accuracy, f1, hd, hd95, assd, nsd,
   volume_ml_truth, volume_ml_pred, volume_ml_diff`` (distances in mm; ``null`` for an infinite
   distance, which means exactly one of the masks is empty).
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from medview.core.errors import InputError
+from medview.core.scan import LabelMap, Scan
 
 NAME = "evaluate"
 HELP = "compare a prediction with ground truth (label maps, boxes or classes) and print metrics"
@@ -36,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--truth", required=True, type=Path, help="ground truth: label map, box or class JSON"
     )
     parser.add_argument("--pred", required=True, type=Path, help="prediction of the same kind as --truth")
+    parser.add_argument("--scan", type=Path, help="the DICOM series a DICOM SEG input segments")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     parser.add_argument("--tolerance", type=float, default=2.0, help="surface Dice tolerance in mm (2)")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU for a box to match (0.5)")
@@ -59,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _segmentation(args: argparse.Namespace) -> dict[str, dict[str, float]]:
-    from medview.annotations.nifti import load_nifti
     from medview.metrics.segmentation import evaluate_segmentation
 
-    truth = load_nifti(args.truth)
-    pred = load_nifti(args.pred)
+    scans: dict[Path, Scan] = {}
+    truth = _label_map(args.truth, args.scan, scans)
+    pred = _label_map(args.pred, args.scan, scans)
     if pred.array.shape != truth.array.shape or not pred.geometry.matches(truth.geometry):
         raise InputError(
             f"the prediction's voxel grid ({pred.array.shape}, {pred.geometry}) differs from the truth's "
@@ -74,6 +77,30 @@ def _segmentation(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         pred.array, truth.array, truth.geometry.spacing, tolerance_mm=args.tolerance
     )
     return {str(label): values for label, values in per_label.items()}
+
+
+def _label_map(path: Path, scan_path: Path | None, scans: dict[Path, Scan]) -> LabelMap:
+    """A NIfTI/NRRD/MHA label map, or a DICOM SEG read onto the series ``--scan`` names."""
+    from medview.annotations.nifti import load_nifti
+
+    if not _is_dicom(path):
+        return load_nifti(path)
+    from medview.annotations.seg import read_dicom_seg
+    from medview.io import open_scan
+
+    if scan_path is None:
+        raise InputError("a DICOM SEG needs --scan, the DICOM series it segments", path)
+    if scan_path not in scans:
+        scans[scan_path] = open_scan(scan_path)
+    return read_dicom_seg(path, scans[scan_path])
+
+
+def _is_dicom(path: Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(132)[128:] == b"DICM"
+    except OSError:
+        return False
 
 
 def _detection(truth_doc: dict, pred_doc: dict, args: argparse.Namespace) -> dict[str, Any]:

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from dicom_files import write_ct_series
@@ -68,3 +70,21 @@ def test_non_dicom_scan_is_refused(tmp_path):
     scan = Scan(np.zeros((2, 3, 4), dtype=np.int16), Geometry.identity(3), name="phantom")
     with pytest.raises(InputError, match="phantom is not DICOM"):
         source_datasets(scan)
+
+
+def test_evaluate_scores_a_nifti_prediction_against_a_dicom_seg_truth(tmp_path, dicom_scan, capsys):
+    from medview.annotations.nifti import save_nifti
+    from medview.cli.main import main
+
+    truth = _label_map(dicom_scan, Provenance.drawn())
+    seg_path = write_dicom_seg(truth, source_datasets(dicom_scan), tmp_path / "truth-seg.dcm")
+    pred = LabelMap(truth.array.copy(), truth.geometry, truth.labels, Provenance.predicted("unet", "1"))
+    pred.array[4, 10:14, 10:12] = 0  # the model misses lesion voxels 8 of 9
+    pred_path = save_nifti(pred, tmp_path / "pred.nii.gz")
+    args = ["evaluate", "--truth", str(seg_path), "--pred", str(pred_path), "--json"]
+    assert main([*args, "--scan", str(tmp_path / "ct")]) == 0
+    metrics = json.loads(capsys.readouterr().out)["metrics"]
+    assert metrics["1"]["dice"] == pytest.approx(1.0)
+    assert metrics["2"]["dice"] == pytest.approx(2 * 1 / (1 + 9))
+    assert main(args) == 2
+    assert "needs --scan" in capsys.readouterr().err

@@ -134,3 +134,25 @@ def test_a_case_clicked_in_the_metrics_table_opens_in_the_viewer(qtbot, main_win
     qtbot.waitUntil(lambda: browser.current is not None, timeout=20_000)
     assert browser.current.id == case.id
     assert any(isinstance(layer, Image) for layer in main_window.viewer.layers)
+
+
+def test_a_folder_with_two_series_asks_which_one_to_show(qtbot, main_window, tmp_path, monkeypatch):
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    from medview.qt.widgets import series_dialog
+
+    for name in ("CT_small.dcm", "MR_small.dcm"):
+        shutil.copy(get_testdata_file(name), tmp_path / name)
+    offered = []
+
+    def choose(parent, series):
+        offered.extend(series)
+        return next(info.uid for info in series if info.modality == "MR")
+
+    monkeypatch.setattr(series_dialog, "choose_series", choose)
+    main_window.open_path(tmp_path)
+    qtbot.waitUntil(lambda: main_window.scan_layer is not None, timeout=30_000)
+    assert sorted(info.modality for info in offered) == ["CT", "MR"]
+    assert main_window.viewer.layers[0].metadata["medview_scan"].modality == "MR"

@@ -18,10 +18,16 @@ TORCHRUN = Path(sys.executable).with_name("torchrun")
 
 
 def test_two_processes_train_one_version(plugin_folder: Path, workspace_dir: Path):
-    command = [str(TORCHRUN), "--nproc_per_node=2", "--standalone", "-m", "medview.training"]
+    # One host: rendezvous and gloo on loopback, so the test needs no resolvable host name.
+    command = [str(TORCHRUN), "--nproc_per_node=2", "--rdzv-backend=c10d", "--rdzv-endpoint=127.0.0.1:0"]
+    command += ["--nnodes=1", "--local-addr=127.0.0.1", "-m", "medview.training"]
     command += ["--workspace", str(workspace_dir), "--model", TINY_MODEL, "--epochs", "2"]
     command += ["--device", "cpu", "--batch-size", "1", "--learning-rate", "0.01", "--progress-json"]
-    environment = os.environ | {PLUGIN_PATH_ENV: str(plugin_folder), "OMP_NUM_THREADS": "1"}
+    environment = os.environ | {
+        PLUGIN_PATH_ENV: str(plugin_folder),
+        "OMP_NUM_THREADS": "1",
+        "GLOO_SOCKET_IFNAME": "lo",
+    }
     finished = subprocess.run(command, capture_output=True, text=True, timeout=120, env=environment)
 
     assert finished.returncode == 0, finished.stderr[-3000:]
