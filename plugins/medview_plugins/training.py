@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -63,6 +65,20 @@ def fit(
         if step % 50 == 0 or step == steps - 1:
             print(f"step {step:4d}  loss {value:.4f}", flush=True)
     return losses
+
+
+def run_facts(network: torch.nn.Module, data: ModuleType, started: float) -> dict[str, object]:
+    """The model-card facts every training script reports: size, data grid, seeds and time taken.
+
+    ``data`` is the plugin's data module, with ``SHAPE`` and ``TRAIN_SEEDS``; ``started`` a
+    ``time.perf_counter()`` reading from the start of training.
+    """
+    return {
+        "parameters": sum(p.numel() for p in network.parameters()),
+        "shape": data.SHAPE,
+        "train_seeds": f"{data.TRAIN_SEEDS[0]}-{data.TRAIN_SEEDS[-1]}",
+        "minutes": (time.perf_counter() - started) / 60,
+    }
 
 
 def write_card(folder: Path, template: str, metrics: dict[str, float], **facts: object) -> Path:

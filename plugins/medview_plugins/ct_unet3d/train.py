@@ -15,7 +15,7 @@ from medview.models.weights import save_weights
 from medview_plugins.ct_unet3d import data
 from medview_plugins.ct_unet3d.plugin import FOLDER, INFO, PATCH, CTUNet3D, build_network
 from medview_plugins.scoring import dice_by_class
-from medview_plugins.training import fit, make_reproducible, random_crops, write_card
+from medview_plugins.training import fit, make_reproducible, random_crops, run_facts, write_card
 
 STEPS = 600
 BATCH = 2
@@ -70,16 +70,13 @@ def main() -> None:
         FOLDER,
         CARD,
         metrics,
+        **run_facts(network, data, started),
         version=INFO.version,
-        parameters=sum(p.numel() for p in network.parameters()),
         spacing=tuple(round(s, 3) for s in INFO.input.target_spacing),
         patch=PATCH,
-        shape=data.SHAPE,
-        train_seeds=f"{data.TRAIN_SEEDS[0]}-{data.TRAIN_SEEDS[-1]}",
         validation_seeds=", ".join(map(str, data.VALIDATION_SEEDS)),
         batch=BATCH,
         steps=STEPS,
-        minutes=(time.perf_counter() - started) / 60,
     )
 
 

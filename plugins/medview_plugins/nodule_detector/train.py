@@ -16,7 +16,7 @@ from medview.models.weights import save_weights
 from medview_plugins.nodule_detector import data
 from medview_plugins.nodule_detector.plugin import FOLDER, INFO, PATCH, NoduleDetector, build_network
 from medview_plugins.scoring import detection_scores
-from medview_plugins.training import fit, make_reproducible, write_card
+from medview_plugins.training import fit, make_reproducible, run_facts, write_card
 
 STEPS = 1200
 BATCH = 8
@@ -107,15 +107,12 @@ def main() -> None:
         FOLDER,
         CARD,
         metrics,
+        **run_facts(network, data, started),
         version=INFO.version,
-        parameters=sum(p.numel() for p in network.parameters()),
         patch=PATCH,
-        shape=data.SHAPE,
-        train_seeds=f"{data.TRAIN_SEEDS[0]}-{data.TRAIN_SEEDS[-1]}",
         validation_seeds=f"{data.VALIDATION_SEEDS[0]}-{data.VALIDATION_SEEDS[-1]}",
         batch=BATCH,
         steps=STEPS,
-        minutes=(time.perf_counter() - started) / 60,
     )
 
 

@@ -15,7 +15,7 @@ from medview.models.weights import save_weights
 from medview_plugins.nuclei_unet2d import data
 from medview_plugins.nuclei_unet2d.plugin import FOLDER, INFO, PATCH, NucleiUNet2D, build_network
 from medview_plugins.scoring import dice_by_class
-from medview_plugins.training import fit, make_reproducible, random_crops, write_card
+from medview_plugins.training import fit, make_reproducible, random_crops, run_facts, write_card
 
 STEPS = 400
 BATCH = 8
@@ -65,15 +65,12 @@ def main() -> None:
         FOLDER,
         CARD,
         metrics,
+        **run_facts(network, data, started),
         version=INFO.version,
-        parameters=sum(p.numel() for p in network.parameters()),
         patch=PATCH,
-        shape=data.SHAPE,
-        train_seeds=f"{data.TRAIN_SEEDS[0]}-{data.TRAIN_SEEDS[-1]}",
         validation_seeds=", ".join(map(str, data.VALIDATION_SEEDS)),
         batch=BATCH,
         steps=STEPS,
-        minutes=(time.perf_counter() - started) / 60,
     )
 
 

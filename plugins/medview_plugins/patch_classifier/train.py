@@ -15,7 +15,7 @@ from medview.models.engine import Engine
 from medview.models.weights import save_weights
 from medview_plugins.patch_classifier import data
 from medview_plugins.patch_classifier.plugin import FOLDER, INFO, PatchClassifier, build_network
-from medview_plugins.training import fit, make_reproducible, write_card
+from medview_plugins.training import fit, make_reproducible, run_facts, write_card
 
 STEPS = 300
 BATCH = 32
@@ -74,17 +74,14 @@ def main() -> None:
         FOLDER,
         CARD,
         metrics,
+        **run_facts(network, data, started),
         version=INFO.version,
-        parameters=sum(p.numel() for p in network.parameters()),
         cam_layer="class_layers.relu",
-        shape=data.SHAPE,
-        train_seeds=f"{data.TRAIN_SEEDS[0]}-{data.TRAIN_SEEDS[-1]}",
         validation_seeds=f"{data.VALIDATION_SEEDS[0]}-{data.VALIDATION_SEEDS[-1]}",
         per_image=8,
         count=len(scans),
         batch=BATCH,
         steps=STEPS,
-        minutes=(time.perf_counter() - started) / 60,
     )
 
 
