@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from medview.cli._json import finite
 from medview.core.errors import InputError
 from medview.core.scan import LabelMap, Scan
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         kind, result = "classification", _classification(truth_doc, pred_doc, args)
     else:
         kind, result = "detection", _detection(truth_doc, pred_doc, args)
-    document = _finite({"kind": kind, "truth": str(args.truth), "pred": str(args.pred), "metrics": result})
+    document = finite({"kind": kind, "truth": str(args.truth), "pred": str(args.pred), "metrics": result})
     print(json.dumps(document) if args.json else _text(document))
     return 0
 
@@ -176,14 +176,3 @@ def _box_images(document: dict, path: Path) -> dict[str, list]:
         return {str(image.get("id", "")): [Box.from_dict(box) for box in image["boxes"]] for image in images}
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise InputError(f"not medview box JSON ({error})", path) from error
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no infinity or NaN: write them as ``null``."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
-    return value

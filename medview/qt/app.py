@@ -294,14 +294,33 @@ class MainWindow(QMainWindow):
                 browser.open_case(workspace.case(case_id))
 
         metrics.cases.case_requested.connect(open_case)
+        metrics.versions.case_requested.connect(open_case)
 
     def _connect_training_to_models(self) -> None:
-        """A version the training panel publishes is listed in the model panel at once."""
+        """A version the training panel publishes is listed in the model panel at once, and the metrics
+        panel compares it with its base on the run's validation cases (its tab raised to show it)."""
         models, training = self.panels.get("Models"), self.panels.get("Train")
-        if models is not None and training is not None:
+        metrics = self.panels.get("Metrics")
+        if training is None:
+            return
+        if models is not None:
             training.version_published.connect(
                 lambda model, version: models.set_workspace(training.workspace)
             )
+        if metrics is not None:
+
+            def compare(model: str, version: str) -> None:
+                self._raise_panel(metrics)
+                metrics.compare_versions(training.workspace, model, version)
+
+            training.version_published.connect(compare)
+
+    def _raise_panel(self, panel: QWidget) -> None:
+        """Bring the dock holding ``panel`` to the front of its tabs."""
+        dock = panel.parentWidget()
+        if isinstance(dock, QDockWidget):
+            dock.show()
+            dock.raise_()
 
     def _ask_open_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a scan")

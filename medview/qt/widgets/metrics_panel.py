@@ -6,8 +6,9 @@ overlay (false positives and false negatives in two colours) and, with a second 
 both side by side with their differences. Editing the truth layer recomputes the table (only the
 labels the edit touched). "Classes…" scores class JSON files instead: scores with bootstrap 95%
 intervals, ROC and precision-recall curves and the confusion matrix. Below, the workspace's cases
-(:class:`~medview.qt.widgets.case_metrics.CaseMetricsTable`). All numbers come from
-:mod:`medview.metrics`; large volumes are scored in a worker through the TaskBar.
+(:class:`~medview.qt.widgets.case_metrics.CaseMetricsTable`) and two versions of a model compared
+on the same cases (:class:`~medview.qt.widgets.version_comparison.VersionComparisonView`). All
+numbers come from :mod:`medview.metrics`; large volumes are scored in a worker through the TaskBar.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from qtpy.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -59,6 +61,7 @@ from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.case_metrics import CaseMetricsTable
 from medview.qt.widgets.plot_canvas import PlotCanvas
 from medview.qt.widgets.task_bar import TaskBar
+from medview.qt.widgets.version_comparison import VersionComparisonView
 
 NONE = "(none)"
 WORKER_VOXELS = 8_000_000
@@ -101,6 +104,8 @@ class MetricsPanel(QWidget):
             "Every case of the open workspace with a prediction and an annotation"
         )
         self.cases = CaseMetricsTable(self.task_bar)
+        self.versions = VersionComparisonView(self.task_bar)
+        self.sections = QTabWidget()
         self._watched: Layer | None = None
         self._last_scored: _Scored | None = None
         self._refresh_timer = QTimer(self)
@@ -121,16 +126,23 @@ class MetricsPanel(QWidget):
         buttons.addWidget(self._evaluate_button)
         buttons.addWidget(self._classes_button)
         buttons.addWidget(self._export_button)
+        layers = QWidget()
+        layers_layout = QVBoxLayout(layers)
+        layers_layout.addLayout(form)
+        layers_layout.addWidget(self._errors)
+        layers_layout.addLayout(buttons)
+        for widget in (self._status, self.table, self.comparison_table, self.slice_plot, self.summary_plot):
+            layers_layout.addWidget(widget)
+        cases = QWidget()
+        cases_layout = QVBoxLayout(cases)
+        cases_layout.addWidget(self._score_workspace_button)
+        cases_layout.addWidget(self.cases)
+        self.sections.addTab(layers, "Layers")
+        self.sections.addTab(cases, "Workspace cases")
+        self.sections.addTab(self.versions, "Model versions")
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self._errors)
-        layout.addLayout(buttons)
-        for widget in (self.task_bar, self._status, self.table, self.comparison_table):
-            layout.addWidget(widget)
-        layout.addWidget(self.slice_plot)
-        layout.addWidget(self.summary_plot)
-        layout.addWidget(self._score_workspace_button)
-        layout.addWidget(self.cases)
+        layout.addWidget(self.task_bar)
+        layout.addWidget(self.sections)
         self.comparison_table.setVisible(False)
         self._export_button.setEnabled(False)
         self._evaluate_button.setToolTip("Score the prediction against the ground truth")
@@ -162,6 +174,9 @@ class MetricsPanel(QWidget):
         if not self._truth.currentText() and len(names) > 1:
             self._truth.setCurrentIndex(1)
         self._watch_truth(self._truth.currentText())
+        workspace = self._open_workspace()
+        if workspace is not None and self.versions.workspace is None:
+            self.versions.set_workspace(workspace)
 
     def choose(self, pred: str, truth: str, compare: str | None = None) -> None:
         """Select the layers by name, as the user does with the three choosers."""
@@ -328,19 +343,18 @@ class MetricsPanel(QWidget):
         if truth and pred:
             self.load_classes(truth, pred)
 
+    def compare_versions(self, workspace: str | Path, model: str, version: str) -> None:
+        """Show the "Model versions" tab and compare ``version`` of ``model`` with its base there."""
+        self.sections.setCurrentWidget(self.versions)
+        self.versions.compare(workspace, model, version)
+
     def score_workspace(self) -> None:
         """Score the cases of the workspace the open case belongs to (see :class:`CaseMetricsTable`)."""
-        directory = next(
-            (
-                layer.metadata[CASE_KEY]["workspace"]
-                for layer in self.viewer.layers
-                if CASE_KEY in layer.metadata
-            ),
-            None,
-        )
+        directory = self._open_workspace()
         if directory is None:
             self._status.setText("Open a case of a workspace first.")
             return
+        self.sections.setCurrentIndex(1)
         self.cases.score(directory)
 
     # ---------------------------------------------------------------------------------------- drawing
@@ -459,6 +473,17 @@ class MetricsPanel(QWidget):
         layer.colormap = DirectLabelColormap(color_dict=ERROR_COLOURS)
 
     # ---------------------------------------------------------------------------------------- helpers
+    def _open_workspace(self) -> str | None:
+        """The workspace folder of the open case, if a layer came from one."""
+        return next(
+            (
+                layer.metadata[CASE_KEY]["workspace"]
+                for layer in self.viewer.layers
+                if CASE_KEY in layer.metadata
+            ),
+            None,
+        )
+
     def _layer(self, name: str) -> Layer | None:
         return self.viewer.layers[name] if name and name != NONE and name in self.viewer.layers else None
 
