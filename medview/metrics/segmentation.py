@@ -191,7 +191,8 @@ def foreground_window(*label_maps: np.ndarray) -> tuple[slice, ...]:
     """The smallest box of slices holding every non-zero voxel of the label maps (empty if none)."""
     union = np.zeros(label_maps[0].shape, dtype=bool)
     for label_map in label_maps:
-        union |= label_map != 0
+        # boolean masks are or-ed directly: comparing them with 0 costs a pass and a temporary each
+        union |= label_map if label_map.dtype == bool else label_map != 0
     # one pass over the volume: project out the first axis, then read the others off that plane
     plane = union.any(axis=0)
     first = union.reshape(union.shape[0], -1).any(axis=1)

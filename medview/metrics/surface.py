@@ -89,5 +89,7 @@ def _nearest(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
         return np.zeros(0)
     if targets.shape[0] == 0:
         return np.full(points.shape[0], np.inf)
-    distances, _ = cKDTree(targets, leafsize=32).query(points, k=1, workers=-1)
+    # an unbalanced tree without shrunk nodes builds twice as fast and queries grid points as fast
+    tree = cKDTree(targets, leafsize=32, balanced_tree=False, compact_nodes=False)
+    distances, _ = tree.query(points, k=1, workers=-1)
     return distances
