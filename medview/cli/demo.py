@@ -1,6 +1,9 @@
 """``medview demo --out DIR [--cases N] [--seed S]``: write demo cases to disk as ordinary files.
 
-Layout: ``DIR/ct/<name>_image.nii.gz`` with ``<name>_truth.nii.gz`` (+ ``.labels.json``),
+``medview demo --workspace DIR [--cases N]`` instead makes a workspace of N (default 7) annotated
+demo CTs of the "new site" domain, ready for ``medview train --model ct-unet3d``.
+
+Files layout: ``DIR/ct/<name>_image.nii.gz`` with ``<name>_truth.nii.gz`` (+ ``.labels.json``),
 ``DIR/radiograph/<name>_image.tif`` with ``<name>_boxes.json``, ``DIR/tile/<name>_image.png`` with
 ``<name>_truth.png``.
 """
@@ -16,22 +19,36 @@ _IMAGE_SUFFIX = {"ct": ".nii.gz", "radiograph": ".tif", "tile": ".png"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path, help="folder to write into (created if needed)")
-    parser.add_argument("--cases", type=int, default=1, help="cases of each kind (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="seed; the same seed gives the same cases")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", type=Path, help="folder to write files into (created if needed)")
+    target.add_argument("--workspace", type=Path, help="new folder: a workspace of annotated demo CTs")
+    parser.add_argument("--cases", type=int, help="cases of each kind (default 1; 7 for --workspace)")
+    parser.add_argument("--seed", type=int, help="seed; the same seed gives the same cases")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workspace is not None:
+        from medview.workspace.demo_workspace import FIRST_SEED, make_demo_workspace
+
+        folder = make_demo_workspace(
+            args.workspace, args.cases or 7, FIRST_SEED if args.seed is None else args.seed
+        )
+        print(f"demo workspace: {folder}")
+        return 0
+    return _write_files(args.out, args.cases or 1, args.seed or 0)
+
+
+def _write_files(out: Path, count: int, seed: int) -> int:
     from medview.core.errors import InputError
     from medview.demo import demo_cases
     from medview.io import write_boxes, write_label_map, write_scan
 
-    if args.cases < 1:
-        raise InputError(f"--cases must be at least 1, got {args.cases}")
-    if args.out.exists() and not args.out.is_dir():
-        raise InputError("exists and is not a folder", args.out)
-    for case in demo_cases(args.cases, args.seed):
-        folder = args.out / case.kind
+    if count < 1:
+        raise InputError(f"--cases must be at least 1, got {count}")
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", out)
+    for case in demo_cases(count, seed):
+        folder = out / case.kind
         image_path = write_scan(case.scan, folder / f"{case.name}_image{_IMAGE_SUFFIX[case.kind]}")
         if case.truth is not None:
             write_label_map(case.truth, folder / f"{case.name}_truth{_IMAGE_SUFFIX[case.kind]}")

@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         demo_menu = file_menu.addMenu("&Demo cases")
         for title in DEMO_CASES:
             self._action(demo_menu, title, lambda checked=False, t=title: self.open_demo(t))
+        self._action(file_menu, "New demo &workspace (to fine-tune)…", self._ask_demo_workspace)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
@@ -321,6 +322,30 @@ class MainWindow(QMainWindow):
         if isinstance(dock, QDockWidget):
             dock.show()
             dock.raise_()
+
+    def create_demo_workspace(self, directory: str | Path) -> CancelToken:
+        """Build a workspace of annotated demo CTs in a worker, then open it in the Cases and Train panels."""
+        from medview.workspace.demo_workspace import make_demo_workspace
+
+        def build(progress: ProgressCallback, cancel: CancelToken) -> Path:
+            return make_demo_workspace(directory, progress=progress, cancel=cancel)
+
+        def built(folder: Path) -> None:
+            for title in ("Cases", "Train", "Models"):
+                panel = self.panels.get(title)
+                if panel is not None:
+                    (panel.open_workspace if title == "Cases" else panel.set_workspace)(folder)
+            if "Metrics" in self.panels:
+                self.panels["Metrics"].versions.set_workspace(folder)
+            if "Train" in self.panels:
+                self._raise_panel(self.panels["Train"])
+
+        return self.task_bar.start(build, built, description="Creating the demo workspace")
+
+    def _ask_demo_workspace(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "An empty folder for the demo workspace")
+        if path:
+            self.create_demo_workspace(path)
 
     def _ask_open_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a scan")

@@ -52,3 +52,19 @@ def test_cases_differ_from_each_other_and_repeat_with_the_seed(written, tmp_path
 def test_bad_case_count_is_refused(capsys, tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--cases", "0"]) == 2
     assert capsys.readouterr().err.strip() == "medview: error: --cases must be at least 1, got 0"
+
+
+def test_demo_workspace_holds_annotated_new_site_cases(tmp_path, capsys):
+    from medview.workspace import Workspace
+
+    assert main(["demo", "--workspace", str(tmp_path / "ws"), "--cases", "2"]) == 0
+    assert "demo workspace:" in capsys.readouterr().out
+    with Workspace.open(tmp_path / "ws") as workspace:
+        cases = workspace.cases()
+        annotated = workspace.list_annotated_cases()
+        scan = open_scan(cases[0].path)
+    assert [case.name for case in cases] == ["site-b-ct01", "site-b-ct02"]
+    assert len(annotated) == 2 and all(case.status == "done" for case in cases)
+    assert scan.spatial_shape == (64, 96, 96)
+    assert main(["demo", "--workspace", str(tmp_path / "ws")]) == 2
+    assert "is not empty" in capsys.readouterr().err

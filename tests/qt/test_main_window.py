@@ -156,3 +156,14 @@ def test_a_folder_with_two_series_asks_which_one_to_show(qtbot, main_window, tmp
     qtbot.waitUntil(lambda: main_window.scan_layer is not None, timeout=30_000)
     assert sorted(info.modality for info in offered) == ["CT", "MR"]
     assert main_window.viewer.layers[0].metadata["medview_scan"].modality == "MR"
+
+
+def test_new_demo_workspace_is_ready_to_train_in(qtbot, main_window, tmp_path):
+    main_window.create_demo_workspace(tmp_path / "demo-ws")
+    wait_for_task(qtbot, main_window, 60_000)
+
+    browser, training = main_window.panels["Cases"], main_window.panels["Train"]
+    assert browser.directory == tmp_path / "demo-ws"
+    assert training.workspace == tmp_path / "demo-ws"
+    assert training._cases.count() == 7 and training.status_text == "7 annotated cases"
+    assert not training.visibleRegion().isEmpty()  # the Train tab is shown
