@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"demo workspace: {folder}")
         return 0
-    return _write_files(args.out, args.cases or 1, args.seed or 0)
+    return _write_files(args.out, 1 if args.cases is None else args.cases, args.seed or 0)
 
 
 def _write_files(out: Path, count: int, seed: int) -> int:
