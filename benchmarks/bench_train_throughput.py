@@ -25,8 +25,8 @@ from monai.losses import DiceCELoss
 
 from medview.demo import make_ct
 from medview.training.config import TrainingConfig
-from medview.training.dataset import case_from_annotation
 from medview.training.loop import fine_tune
+from medview.training.objectives.segmentation import case_from_annotation
 from medview.training.trainable import TrainableModel
 
 SEEDS = tuple(range(200, 206))  # 5 training cases + 1 validation case

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 NAME = "train"
-HELP = "fine-tune a model on a workspace's annotated cases; prints the new version and its Dice"
+HELP = "fine-tune a model on a workspace's annotated cases; prints the new version and its validation score"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

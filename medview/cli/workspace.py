@@ -1,4 +1,5 @@
-"""``medview workspace init|add|list``: create a workspace, add scans to it, list its cases."""
+"""``medview workspace init|add|list|class``: create a workspace, add scans to it, list its cases, and
+give a case its class (the annotation classification models fine-tune on)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import argparse
 import json
 
 NAME = "workspace"
-HELP = "create a workspace, add scans (with existing annotations) to it, list its cases"
+GREY = (128, 128, 128)  # the colour of classes named with --classes
+HELP = "create a workspace, add scans (with existing annotations) to it, list its cases, set a case's class"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    verbs = parser.add_subparsers(dest="action", required=True, metavar="{init,add,list}")
+    verbs = parser.add_subparsers(dest="action", required=True, metavar="{init,add,list,class}")
     init = verbs.add_parser("init", help="make DIR a new workspace")
     init.add_argument("directory", metavar="DIR")
     add = verbs.add_parser("add", help="copy scans (files or DICOM folders) into the workspace as cases")
@@ -22,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = verbs.add_parser("list", help="list the cases and their status")
     listing.add_argument("directory", metavar="DIR")
     listing.add_argument("--json", action="store_true", help="print one JSON array of case objects")
+    klass = verbs.add_parser("class", help="store the class of a whole case and mark the case done")
+    klass.add_argument("directory", metavar="DIR")
+    klass.add_argument("case", metavar="CASE", help="case id (see 'medview workspace list')")
+    klass.add_argument("class_name", metavar="CLASS_NAME")
+    classes = klass.add_mutually_exclusive_group(required=True)
+    classes.add_argument("--model", metavar="NAME", help="the classes of this classification model")
+    classes.add_argument("--classes", metavar="NAME", nargs="+", help="the classes, in order")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"created workspace {args.directory}")
         return 0
     with Workspace.open(args.directory) as workspace:
+        if args.action == "class":
+            return _set_class(workspace, args)
         if args.action == "add":
             if args.labels is not None and len(args.paths) != 1:
                 raise InputError("--labels annotates one scan; give exactly one PATH with it")
@@ -54,4 +65,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         for case in cases:
             print(f"{case['id']:<30} {case['status']:<12} {len(case['annotations'])} annotation versions")
+    return 0
+
+
+def _set_class(workspace, args: argparse.Namespace) -> int:
+    """Store the case's class as a new ``class`` version by the user; a class annotates the whole case,
+    so the case is done."""
+    from medview.core.errors import InputError
+    from medview.core.labels import LabelClass, LabelTable
+    from medview.core.provenance import Provenance
+
+    if args.model is not None:
+        from medview.models.registry import Registry
+
+        info = Registry.discover().get(args.model).info
+        if info.task != "classification":
+            raise InputError(f"model {args.model!r} is a {info.task} model; a case class needs a classifier")
+        labels = info.labels
+    else:
+        try:
+            labels = LabelTable([LabelClass(i + 1, name, GREY) for i, name in enumerate(args.classes)])
+        except ValueError as error:
+            raise InputError(f"--classes: {error}") from error
+    version = workspace.save_class(args.case, args.class_name, labels, Provenance.drawn())
+    workspace.set_status(args.case, "done")
+    print(f"{args.case}: class {args.class_name!r} (version {version.version}); case done")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from abc import abstractmethod
 from pathlib import Path
 
@@ -39,6 +41,24 @@ class NetworkPlugin(ModelPlugin):
                 load_into(network, self.weights_path)
             self._network = network.eval()
         return self._network
+
+    def training_objective(self) -> object | None:
+        """What fine-tuning optimises and measures: a ``medview.training.objectives.Objective``.
+
+        Override it to make a plugin fine-tunable. ``None`` (the default) lets medview decide:
+        segmentation networks train with Dice-CE and are validated by Dice; other tasks cannot be
+        fine-tuned. (Typed ``object`` because ``medview.models`` never imports ``medview.training``.)
+        """
+        return None
+
+    def with_weights(self, weights_path: Path, version: str) -> NetworkPlugin:
+        """A copy of this plugin running the weights at ``weights_path`` and declaring ``version``:
+        how a fine-tuned version runs. The copy shares the engine and loads its weights lazily."""
+        fine_tuned = copy.copy(self)
+        fine_tuned.info = dataclasses.replace(self.info, version=version)
+        fine_tuned.weights_path = Path(weights_path)
+        fine_tuned._network = None
+        return fine_tuned
 
     def running_engine(self) -> Engine:
         """The engine to run on: the one given, or the default device's."""

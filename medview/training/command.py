@@ -6,8 +6,13 @@ training as a subprocess) and for scripts::
 
     {"event": "start", "run": "<run folder>"}
     {"event": "progress", "fraction": 0.42, "message": "epoch 3: loss 0.812"}
-    {"event": "epoch", "epoch": 3, "loss": 0.81, "val_dice": 0.74, "seconds_left": 95.0, ...}
-    {"event": "done", "version": "1.0.0+ft2", "metrics_before": {...}, "metrics_after": {...}, ...}
+    {"event": "epoch", "epoch": 3, "loss": 0.81, "metric": "dice", "val_score": 0.74, "metrics": {...},
+     "seconds_left": 95.0, ...}
+    {"event": "done", "version": "1.0.0+ft2", "metric": "dice", "metrics_before": {...},
+     "metrics_after": {...}, ...}
+
+``metric`` names the model's primary validation score (``dice``, ``f1``, ``accuracy``); ``val_score`` is
+its value, and ``metrics_before``/``metrics_after`` hold it under that name with the other scores.
     {"event": "cancelled", "run": "<run folder>"}      (exit status 130; resume with --resume)
     {"event": "error", "message": "..."}               (exit status 2)
 
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
 EXIT_CANCELLED = 130
 EXIT_ERROR = 2
 PROGRESS_INTERVAL_S = 0.5
+METRIC_TITLES = {"dice": "Dice", "f1": "F1", "accuracy": "accuracy", "roc_auc": "ROC AUC"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +131,7 @@ def summary(outcome: TrainingOutcome) -> dict:
     result = outcome.result
     return {
         "version": outcome.version,
+        "metric": result.metric,
         "metrics_before": result.metrics_before,
         "metrics_after": result.metrics_after,
         "epochs": result.epochs,
@@ -144,10 +151,15 @@ def _report(outcome: TrainingOutcome, emit, as_json: bool) -> None:
     else:
         result = outcome.result
         print(
-            f"new version {outcome.version}: validation Dice {result.metrics_before['dice']:.3f} -> "
-            f"{result.metrics_after['dice']:.3f} after {result.epochs} epochs in {result.seconds:.0f} s "
-            f"({result.stop_reason})"
+            f"new version {outcome.version}: validation {metric_title(result.metric)} "
+            f"{result.metrics_before[result.metric]:.3f} -> {result.metrics_after[result.metric]:.3f} "
+            f"after {result.epochs} epochs in {result.seconds:.0f} s ({result.stop_reason})"
         )
+
+
+def metric_title(metric: str) -> str:
+    """How a validation metric's name reads in a sentence: ``dice`` -> ``Dice``, ``f1`` -> ``F1``."""
+    return METRIC_TITLES.get(metric, metric)
 
 
 def _epoch_event(record: EpochRecord) -> dict:

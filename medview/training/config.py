@@ -22,15 +22,19 @@ class TrainingConfig:
             starting model's validation.
         from_scratch: start from random weights instead of the plugin's.
         device: ``cpu``, ``cuda`` or ``auto`` (CUDA when available).
-        patch_size: training patch in voxels; ``None`` uses the model's own.
+        patch_size: training patch in voxels; ``None`` uses the model's own (for classification,
+            the size whole images are padded or cropped to; ``None`` uses the objective's).
         batch_size: cases per optimiser step (per process under DDP); each gives ``samples_per_case``
             patches, so a step sees ``batch_size * samples_per_case`` patches (MONAI's convention).
-        samples_per_case: patches cropped from each case per epoch.
-        positive_fraction: share of patches centred on foreground (oversampling the annotation).
+        samples_per_case: patches cropped from each case per epoch (a classification case gives
+            one whole image).
+        positive_fraction: share of patches centred on foreground, or holding a box centre for
+            detection (oversampling the annotation).
         learning_rate: peak AdamW learning rate, reached at the start and decayed by a cosine.
         weight_decay: AdamW weight decay.
         validation_fraction: share of cases held out for validation (at least one case).
-        patience: epochs without a better validation Dice before stopping early; ``0`` never stops.
+        patience: epochs without a better primary validation score (Dice, F1, accuracy) before
+            stopping early; ``0`` never stops.
         seed: seeds the case split, patch sampling and augmentation.
         augment: apply the modality's random augmentation to training patches.
         num_workers: data-loading processes; ``0`` loads in the training process.

@@ -67,12 +67,22 @@ def any_rank(flag: bool, distributed: Distributed, device: torch.device) -> bool
 
 
 def sum_over_ranks(values: list[float], distributed: Distributed, device: torch.device) -> list[float]:
-    """Element-wise sum of ``values`` over all ranks (e.g. Dice sums and case counts)."""
+    """Element-wise sum of ``values`` over all ranks (e.g. loss sums and step counts)."""
     if not distributed.active:
         return values
     tensor = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor.tolist()
+
+
+def gather(values: list, distributed: Distributed) -> list:
+    """Every rank's ``values`` (lists of any length, e.g. per-case validation scores) joined in rank
+    order, on every rank."""
+    if not distributed.active:
+        return values
+    parts: list[list] = [[] for _ in range(distributed.world_size)]
+    dist.all_gather_object(parts, values)
+    return [value for part in parts for value in part]
 
 
 def broadcast(value: object, distributed: Distributed) -> object:

@@ -1,5 +1,8 @@
-"""The fine-tuning loop: DiceCE loss, AdamW with a cosine schedule over the budget, AMP on CUDA,
-validation Dice every epoch, early stopping, a checkpoint every epoch to resume from.
+"""The fine-tuning loop: AdamW with a cosine schedule over the budget, AMP on CUDA, validation every
+epoch, early stopping on the objective's primary metric, a checkpoint every epoch to resume from.
+
+What is trained for is the :class:`~medview.training.objectives.Objective`'s business (datasets, loss,
+validation scores); the loop is the same for every task.
 
 Nothing is published here: the loop leaves ``best.safetensors`` and ``checkpoint.pt`` in its run
 folder, and :mod:`medview.training.versions` turns a finished run into a new model version. A cancel
@@ -16,10 +19,6 @@ from pathlib import Path
 
 import torch
 from monai.data import DataLoader, list_data_collate
-from monai.inferers import sliding_window_inference
-from monai.losses import DiceCELoss
-from monai.metrics import DiceMetric
-from monai.networks.utils import one_hot
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
@@ -29,7 +28,8 @@ from medview.models.engine import choose_device
 from medview.models.weights import save_weights
 from medview.training import ddp
 from medview.training.config import TrainingConfig
-from medview.training.dataset import TrainingCase, split_by_case, training_dataset, validation_dataset
+from medview.training.dataset import TrainingCase, split_by_case
+from medview.training.objectives import Objective, SegmentationObjective
 from medview.training.trainable import TrainableModel
 
 CHECKPOINT = "checkpoint.pt"
@@ -38,12 +38,14 @@ BEST_WEIGHTS = "best.safetensors"
 
 @dataclass
 class EpochRecord:
-    """What one epoch did; ``seconds_left`` estimates the rest of the budget."""
+    """What one epoch did: ``val_score`` is the primary validation metric (named ``metric``),
+    ``metrics`` every validation metric; ``seconds_left`` estimates the rest of the budget."""
 
     epoch: int
     loss: float
-    val_dice: float
-    dice_by_class: dict[str, float]
+    metric: str
+    val_score: float
+    metrics: dict[str, float]
     learning_rate: float
     seconds: float
     seconds_left: float
@@ -55,9 +57,11 @@ class RunResult:
     """A finished (completed, early-stopped or out-of-time) run.
 
     ``metrics_before`` is the starting network on the validation cases, ``metrics_after`` the best
-    epoch's; both hold ``dice`` (mean over classes) and ``dice_<class name>``.
+    epoch's; both hold the primary ``metric`` (e.g. ``dice``, the mean over classes) and the objective's
+    other scores (e.g. ``dice_<class name>``).
     """
 
+    metric: str
     metrics_before: dict[str, float]
     metrics_after: dict[str, float]
     best_epoch: int
@@ -81,15 +85,20 @@ def fine_tune(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
     callbacks: Sequence[EpochCallback] = (),
+    objective: Objective | None = None,
 ) -> RunResult:
     """Train ``model.network`` in place on ``cases``; resume from ``run_dir``'s checkpoint when there is one.
+
+    ``objective`` says what to train for; ``None`` is segmentation (Dice-CE, validation Dice).
 
     Raises :class:`~medview.core.progress.Cancelled` when ``cancel`` is set; the checkpoint of the last
     finished epoch stays in ``run_dir`` for :func:`fine_tune` to resume from. Under ``torchrun`` each
     process trains on its share of the patches (DDP) and only rank 0 writes; the caller leaves the
     process group (:func:`medview.training.ddp.shutdown`).
     """
-    return _Run(config, model, cases, Path(run_dir), cancel or CancelToken(), callbacks, progress).execute()
+    objective = objective or SegmentationObjective()
+    run = _Run(config, model, objective, cases, Path(run_dir), cancel or CancelToken(), callbacks, progress)
+    return run.execute()
 
 
 def training_device(name: str) -> torch.device:
@@ -105,8 +114,8 @@ def cosine_factor(fraction: float) -> float:
 class _Run:
     """The state of one run; one object so the epoch steps share it without long argument lists."""
 
-    def __init__(self, config, model, cases, run_dir, cancel, callbacks, progress) -> None:
-        self.config, self.model, self.run_dir = config, model, run_dir
+    def __init__(self, config, model, objective, cases, run_dir, cancel, callbacks, progress) -> None:
+        self.config, self.model, self.objective, self.run_dir = config, model, objective, run_dir
         self.cancel, self.callbacks, self.progress = cancel, callbacks, progress
         device = training_device(config.device)
         self.distributed = ddp.init_from_env(device)
@@ -114,23 +123,11 @@ class _Run:
         self.training_cases, self.validation_cases = split_by_case(
             cases, config.validation_fraction, config.seed
         )
-        patch = config.patch_size or model.patch_size
-        spec = model.input
-        self.train_data = training_dataset(
-            self.training_cases,
-            patch,
-            spec.normalisation,
-            spec.target_spacing,
-            config.samples_per_case,
-            config.positive_fraction,
-            config.augment,
-        )
+        self.train_data = objective.training_dataset(self.training_cases, model, config)
         shard = self.validation_cases[self.distributed.rank :: self.distributed.world_size]
-        self.validation_data = validation_dataset(shard, patch, spec.normalisation, spec.target_spacing)
-        self.patch = tuple(patch)
+        self.validation_data = objective.validation_dataset(shard, model, config)
         self.network = model.network.to(self.device)
         self.trained = DistributedDataParallel(self.network) if self.distributed.active else self.network
-        self.loss = DiceCELoss(to_onehot_y=True, softmax=True)
         self.optimizer = torch.optim.AdamW(
             self.network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
         )
@@ -147,7 +144,7 @@ class _Run:
             num_workers=config.num_workers,
             collate_fn=list_data_collate,
         )
-        self.state = {"epoch": 0, "history": [], "best_dice": -1.0, "best_epoch": 0, "seconds": 0.0}
+        self.state = {"epoch": 0, "history": [], "best_score": -math.inf, "best_epoch": 0, "seconds": 0.0}
 
     def execute(self) -> RunResult:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -181,7 +178,7 @@ class _Run:
         )
         if self.sampler is not None:
             self.sampler.set_epoch(epoch)
-        self.network.train()
+        self.objective.train_mode(self.network, self.config)
         losses, patches, out_of_time = [], 0, False
         epoch_start = time.monotonic()
         steps = len(self.loader)
@@ -206,8 +203,9 @@ class _Run:
         record = EpochRecord(
             epoch=epoch,
             loss=mean_loss[0] / mean_loss[1],
-            val_dice=metrics["dice"],
-            dice_by_class={k[5:]: v for k, v in metrics.items() if k.startswith("dice_")},
+            metric=self.objective.metric,
+            val_score=metrics[self.objective.metric],
+            metrics=metrics,
             learning_rate=learning_rate,
             seconds=elapsed,
             seconds_left=self._seconds_left(epoch, elapsed),
@@ -216,10 +214,10 @@ class _Run:
         return record, ddp.any_rank(out_of_time or self._time_up(started), self.distributed, self.device)
 
     def _step(self, batch: dict) -> float:
-        image, label = batch["image"].to(self.device), batch["label"].to(self.device)
+        batch = {key: value.to(self.device) for key, value in batch.items() if torch.is_tensor(value)}
         self.optimizer.zero_grad(set_to_none=True)
         with torch.autocast(self.device.type, enabled=self.amp):
-            loss = self.loss(self.trained(image), label)
+            loss = self.objective.loss(self.trained(batch["image"]), batch)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -227,40 +225,21 @@ class _Run:
 
     @torch.no_grad()
     def _validate(self) -> dict[str, float]:
-        """Mean Dice per class over the validation cases (sliding window over each whole case)."""
+        """The objective's validation metrics over every rank's validation cases."""
         self.network.eval()
-        metric = DiceMetric(include_background=False, reduction="none", ignore_empty=True)
-        classes = self.model.num_classes
-        rows = []
-        for index in range(len(self.validation_data)):  # iterating an empty CacheDataset raises
-            item = self.validation_data[index]
-            image = item["image"][None].to(self.device)
-            with torch.autocast(self.device.type, enabled=self.amp):
-                logits = sliding_window_inference(image, self.patch, 4, self.network, overlap=0.25)
-            prediction = one_hot(logits.argmax(1, keepdim=True), classes)
-            rows.append(metric(prediction, one_hot(item["label"][None].to(self.device), classes)).cpu())
-        # not metric.aggregate(): under DDP it gathers, and ranks hold different numbers of cases
-        scores = torch.cat(rows) if rows else torch.zeros((0, classes - 1))
-        valid = ~torch.isnan(scores)
-        sums = torch.where(valid, scores, torch.zeros_like(scores)).sum(0).tolist()
-        counts = valid.sum(0).tolist()
-        totals = ddp.sum_over_ranks(sums + counts, self.distributed, self.device)
-        by_class = {
-            self.model.info.labels.name_of(value): totals[value - 1] / totals[classes - 1 + value - 1]
-            for value in range(1, classes)
-            if totals[classes - 1 + value - 1] > 0
-        }
-        mean = sum(by_class.values()) / len(by_class) if by_class else 0.0
-        return {"dice": mean} | {f"dice_{name}": value for name, value in by_class.items()}
+        rows = self.objective.validate(
+            self.network, self.validation_data, self.model, self.config, self.device, self.amp
+        )
+        # gathered, not reduced: ranks hold different numbers of cases, and some scores (ROC AUC)
+        # are not sums over cases
+        return self.objective.summarise(ddp.gather(rows, self.distributed))
 
     def _after_epoch(self, record: EpochRecord) -> None:
         """Keep the best weights, write the checkpoint (rank 0), tell the callbacks."""
-        improved = record.val_dice > self.state["best_dice"]
+        improved = record.val_score > self.state["best_score"]
         if improved:
-            self.state["best_dice"], self.state["best_epoch"] = record.val_dice, record.epoch
-            self.state["metrics_after"] = {"dice": record.val_dice} | {
-                f"dice_{name}": value for name, value in record.dice_by_class.items()
-            }
+            self.state["best_score"], self.state["best_epoch"] = record.val_score, record.epoch
+            self.state["metrics_after"] = dict(record.metrics)
         self.state["epoch"] = record.epoch
         self.state["seconds"] = record.seconds
         self.state["history"].append(asdict(record))
@@ -317,6 +296,7 @@ class _Run:
 
     def _result(self, stop_reason: str) -> RunResult:
         return RunResult(
+            metric=self.objective.metric,
             metrics_before=self.state["metrics_before"],
             metrics_after=self.state["metrics_after"],
             best_epoch=self.state["best_epoch"],

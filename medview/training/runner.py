@@ -13,17 +13,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from medview.annotations.nifti import load_nifti
 from medview.core.errors import InputError
 from medview.core.progress import Cancelled, CancelToken, ProgressCallback, no_progress
-from medview.io import open_scan
-from medview.models.network_plugin import NetworkPlugin, SegmentationPlugin
+from medview.models.api import ModelPlugin
+from medview.models.network_plugin import NetworkPlugin
 from medview.models.registry import Registry
 from medview.models.weights import load_into
 from medview.training import ddp, versions
 from medview.training.config import TrainingConfig
-from medview.training.dataset import TrainingCase, case_from_annotation, split_by_case
+from medview.training.dataset import TrainingCase, split_by_case
 from medview.training.loop import EpochCallback, RunResult, fine_tune, training_device
+from medview.training.objectives import objective_for
 from medview.training.trainable import TrainableModel
 from medview.workspace import Workspace
 
@@ -49,6 +49,9 @@ def train_in_workspace(
 ) -> TrainingOutcome:
     """Fine-tune ``config.model`` on the workspace's annotated (``done``) cases; publish the best epoch.
 
+    The plugin's objective (:func:`~medview.training.objectives.objective_for`) decides which
+    annotations are read (label maps, boxes or case classes), the loss and the validation metric.
+
     With ``resume`` (a run folder) the run continues from its last checkpoint with its own
     configuration. A cancel or an error marks the run ``cancelled``/``failed`` and publishes nothing,
     so the model's earlier versions stay as they were. ``on_start`` is told the run folder (on rank 0)
@@ -57,9 +60,10 @@ def train_in_workspace(
     workspace_dir = Path(workspace_dir)
     if resume is not None:
         config, _ = versions.open_run(resume)
-    plugin = _trainable_plugin(registry or Registry.discover(), config.model)
+    plugin = (registry or Registry.discover()).get(config.model)
+    objective = objective_for(plugin)
     model = trainable_model(plugin, config.from_scratch)
-    cases = annotated_cases(workspace_dir, plugin, config.cases)
+    cases = objective.cases(workspace_dir, plugin, config.cases)
     distributed = ddp.init_from_env(training_device(config.device))
     with Workspace.open(workspace_dir) as workspace:
         run_dir, run_id, base_id = None, None, None
@@ -83,6 +87,7 @@ def train_in_workspace(
                 progress,
                 cancel,
                 (log if distributed.is_writer else []) + list(callbacks),
+                objective,
             )
         except Cancelled:
             _finish(workspace, run_dir, run_id, "cancelled", distributed)
@@ -108,48 +113,22 @@ def trainable_model(plugin: NetworkPlugin, from_scratch: bool = False) -> Traina
     return TrainableModel(plugin.info, network)
 
 
-def version_plugin(plugin: NetworkPlugin, version: versions.ModelVersion) -> NetworkPlugin:
+def version_plugin(plugin: ModelPlugin, version: versions.ModelVersion) -> NetworkPlugin:
     """The plugin running a fine-tuned version's weights, named ``<model> <version>`` in predictions.
 
-    Only segmentation networks can be fine-tuned, so only they have versions to run.
+    Only network plugins can be fine-tuned, so only they have versions to run.
     """
-    if not isinstance(plugin, SegmentationPlugin):
-        raise InputError(
-            f"model {plugin.info.name!r} has no fine-tuned versions: only segmentation networks are trainable"
-        )
-    fine_tuned = type(plugin)(plugin.engine)  # plugins construct cheaply and load weights lazily
-    fine_tuned.info = dataclasses.replace(plugin.info, version=version.version)
-    fine_tuned.weights_path = version.weights
-    return fine_tuned
+    if not isinstance(plugin, NetworkPlugin):
+        raise InputError(f"model {plugin.info.name!r} has no fine-tuned versions: it is not a network")
+    return plugin.with_weights(version.weights, version.version)
 
 
 def annotated_cases(
-    workspace_dir: str | Path, plugin: NetworkPlugin, case_ids: Sequence[str] | None = None
+    workspace_dir: str | Path, plugin: ModelPlugin, case_ids: Sequence[str] | None = None
 ) -> list[TrainingCase]:
-    """The workspace's ``done`` cases (those of ``case_ids`` only, when given) with their newest label
-    map, in the plugin's label values."""
-    with Workspace.open(workspace_dir) as workspace:
-        annotated = workspace.list_annotated_cases()
-    if case_ids is not None:
-        missing = set(case_ids) - {case.id for case, _ in annotated}
-        if missing:
-            raise InputError(f"not annotated cases of this workspace: {', '.join(sorted(missing))}")
-        annotated = [(case, annotation) for case, annotation in annotated if case.id in case_ids]
-    cases = []
-    for case, annotation in annotated:
-        scan = open_scan(case.path)
-        scan.name = case.id
-        cases.append(case_from_annotation(scan, load_nifti(annotation.path, scan), plugin.info.labels))
-    return cases
-
-
-def _trainable_plugin(registry: Registry, name: str) -> NetworkPlugin:
-    plugin = registry.get(name)
-    if not isinstance(plugin, SegmentationPlugin):
-        raise InputError(
-            f"model {name!r} cannot be fine-tuned here: only segmentation networks are trainable so far"
-        )
-    return plugin
+    """The workspace's ``done`` cases (those of ``case_ids`` only, when given) with their newest
+    annotation of the kind the plugin trains on, in the plugin's terms."""
+    return objective_for(plugin).cases(workspace_dir, plugin, case_ids)
 
 
 def _start(

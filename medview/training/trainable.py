@@ -16,10 +16,10 @@ class TrainableModel:
     """The network of a model version, ready to be trained.
 
     Attributes:
-        info: the plugin's declaration (name, version, input spec, labels); the network's output
-            channel ``v`` is the class of label value ``v``, channel 0 background.
-        network: a segmentation network taking ``(N, channels, *patch)`` and returning logits
-            ``(N, num_classes, *patch)``.
+        info: the plugin's declaration (name, version, task, input spec, labels).
+        network: the network taking ``(N, channels, *patch)``; what it returns is its objective's
+            business (for segmentation, logits ``(N, num_classes, *patch)``, channel ``v`` the class of
+            label value ``v``, channel 0 background).
     """
 
     info: ModelInfo
@@ -31,7 +31,7 @@ class TrainableModel:
 
     @property
     def num_classes(self) -> int:
-        """Output channels: background plus one per label value up to the highest."""
+        """Segmentation output channels: background plus one per label value up to the highest."""
         return max(self.info.labels.values, default=0) + 1
 
     @property

@@ -3,13 +3,14 @@
 Layout (paths relative to the workspace folder)::
 
     runs/<run id>/config.json        the TrainingConfig
-    runs/<run id>/data.json          base model version, training and validation cases with SHA-256 hashes
+    runs/<run id>/data.json          base model version, training and validation cases with SHA-256 hashes,
+                                     and the cases that trained on their annotated slices only
     runs/<run id>/metrics.jsonl      one EpochRecord per line, appended as epochs finish
     runs/<run id>/checkpoint.pt      last finished epoch (network, optimiser, history): resume point
     runs/<run id>/best.safetensors   weights of the best validation epoch so far
     runs/<run id>/status.json        running | cancelled | failed | completed, and the version it made
     models/<model>/<version>/weights.safetensors
-    models/<model>/<version>/model_card.json   base version, run, config, data hashes, metrics
+    models/<model>/<version>/model_card.json   base version, run, config, data hashes, metric, metrics
 
 A version folder is built under a temporary name and renamed into place, so it appears whole or not
 at all, and a rename never replaces an existing version: earlier versions are never overwritten.
@@ -72,6 +73,7 @@ def start_run(
         "base_version": base_version,
         "training": {case.name: case.digest() for case in training},
         "validation": {case.name: case.digest() for case in validation},
+        "annotated_slices_only": [case.name for case in training if case.partial],
     }
     write_text_atomic(run_dir / "data.json", json.dumps(data, indent=2))
     set_status(run_dir, "running")
@@ -121,6 +123,7 @@ def publish_version(workspace: str | Path, run_dir: str | Path, result: RunResul
             "created": _now(),
             "config": json.loads(config.to_json()),
             "data": {"training": data["training"], "validation": data["validation"]},
+            "metric": result.metric,
             "metrics_before": result.metrics_before,
             "metrics_after": result.metrics_after,
             "best_epoch": result.best_epoch,

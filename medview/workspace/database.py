@@ -2,7 +2,7 @@
 
 WAL mode lets readers work while one process writes; every write runs in ``BEGIN IMMEDIATE`` so
 two processes never both read the same "next version number"; a busy timeout makes the second
-writer wait instead of failing.
+writer wait instead of failing. An index of an older schema is upgraded in place when opened.
 """
 
 from __future__ import annotations
@@ -12,10 +12,23 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 
-_SCHEMA = """
+_ANNOTATIONS = """
+CREATE TABLE IF NOT EXISTS {name} (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    case_id TEXT NOT NULL REFERENCES cases (id),
+    kind TEXT NOT NULL CHECK (kind IN ('labels', 'boxes', 'class')),
+    version INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    provenance TEXT NOT NULL,
+    created TEXT NOT NULL,
+    UNIQUE (case_id, kind, version)
+)"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY,
@@ -24,17 +37,9 @@ CREATE TABLE IF NOT EXISTS cases (
     source_path TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'unlabelled' CHECK (status IN ('unlabelled', 'in_progress', 'done')),
     added TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS annotations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    case_id TEXT NOT NULL REFERENCES cases (id),
-    kind TEXT NOT NULL CHECK (kind IN ('labels', 'boxes')),
-    version INTEGER NOT NULL,
-    path TEXT NOT NULL,
-    provenance TEXT NOT NULL,
-    created TEXT NOT NULL,
-    UNIQUE (case_id, kind, version)
-);
+);"""
+    + _ANNOTATIONS.format(name="annotations")
+    + """;
 CREATE TABLE IF NOT EXISTS model_versions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
@@ -56,6 +61,7 @@ CREATE TABLE IF NOT EXISTS training_runs (
     finished TEXT
 );
 """
+)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -79,6 +85,24 @@ def create_schema(connection: sqlite3.Connection) -> None:
         )
 
 
+def upgrade(connection: sqlite3.Connection) -> None:
+    """Bring an index of an older schema up to :data:`SCHEMA_VERSION`; a no-op when it is current.
+
+    Version 1 allowed only ``labels`` and ``boxes`` annotations; version 2 adds case-level ``class``
+    annotations. SQLite cannot change a CHECK constraint, so the annotations table is rebuilt.
+    """
+    if _schema_version(connection) >= SCHEMA_VERSION:
+        return
+    with write_transaction(connection):
+        if _schema_version(connection) >= SCHEMA_VERSION:  # another process upgraded it meanwhile
+            return
+        connection.execute(_ANNOTATIONS.format(name="annotations_upgraded"))
+        connection.execute("INSERT INTO annotations_upgraded SELECT * FROM annotations")
+        connection.execute("DROP TABLE annotations")
+        connection.execute("ALTER TABLE annotations_upgraded RENAME TO annotations")
+        connection.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+
 @contextlib.contextmanager
 def write_transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK`` on error): the write lock is taken up front."""
@@ -89,3 +113,8 @@ def write_transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connec
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+
+
+def _schema_version(connection: sqlite3.Connection) -> int:
+    row = connection.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row["value"]) if row else SCHEMA_VERSION

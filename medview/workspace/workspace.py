@@ -7,6 +7,7 @@ Layout::
     DIR/cases/<case id>/scan/<the scan file or folder, copied>
     DIR/cases/<case id>/annotations/labels-v0001.nii.gz (+ labels-v0001.labels.json)
     DIR/cases/<case id>/annotations/boxes-v0001.json
+    DIR/cases/<case id>/annotations/class-v0001.json   the case's class (classification)
     DIR/drafts/                      autosaved drafts (see medview.annotations.autosave)
 
 Annotation versions are never overwritten: every save adds a new numbered file and a row that
@@ -32,22 +33,24 @@ from medview.core.labels import LabelTable
 from medview.core.progress import CancelToken, ProgressCallback, no_progress
 from medview.core.provenance import Provenance
 from medview.core.scan import LabelMap
+from medview.io.atomic import write_text_atomic
 from medview.io.writers import label_table_path, write_boxes
 from medview.workspace import database
 
 INDEX_NAME = "workspace.sqlite"
 Status = Literal["unlabelled", "in_progress", "done"]
 STATUSES: tuple[Status, ...] = ("unlabelled", "in_progress", "done")
+AnnotationKind = Literal["labels", "boxes", "class"]
 SCAN_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".mha", ".mhd", ".dcm", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 SCAN_SUFFIXES += (".svs", ".ndpi", ".mrxs", ".scn")
 
 
 @dataclass(frozen=True)
 class AnnotationVersion:
-    """One saved version of a case's label map or box set."""
+    """One saved version of a case's label map, box set or class."""
 
     case_id: str
-    kind: Literal["labels", "boxes"]
+    kind: AnnotationKind
     version: int
     path: Path
     provenance: Provenance
@@ -97,14 +100,16 @@ class Workspace:
 
     @classmethod
     def open(cls, directory: str | Path) -> Workspace:
-        """Open an existing workspace."""
+        """Open an existing workspace (an index of an older schema is upgraded)."""
         directory = Path(directory)
         if not (directory / INDEX_NAME).is_file():
             raise InputError(
                 f"not a medview workspace (no {INDEX_NAME}); create one with 'medview workspace init'",
                 directory,
             )
-        return cls(directory)
+        workspace = cls(directory)
+        database.upgrade(workspace._connection)
+        return workspace
 
     def close(self) -> None:
         self._connection.close()
@@ -217,8 +222,25 @@ class Workspace:
             case_id, "boxes", provenance, lambda path: write_boxes(boxes, path, labels, case.name)
         )
 
-    def annotations(self, case_id: str, kind: str | None = None) -> list[AnnotationVersion]:
-        """The case's annotation versions, oldest first (optionally only ``labels`` or ``boxes``)."""
+    def save_class(
+        self, case_id: str, class_name: str, labels: LabelTable, provenance: Provenance
+    ) -> AnnotationVersion:
+        """Store the class of the whole case (one of ``labels``) as its next ``class`` version.
+
+        The file is ``{"case", "class", "value", "labels"}`` JSON; :func:`read_class` reads it back.
+        """
+        case = self.case(case_id)
+        value = next((label.value for label in labels if label.name == class_name), None)
+        if value is None:
+            known = ", ".join(label.name for label in labels) or "none"
+            raise InputError(f"{class_name!r} is not one of the classes ({known})")
+        document = {"case": case.name, "class": class_name, "value": value, "labels": labels.to_dict()}
+        return self._add_version(
+            case_id, "class", provenance, lambda path: write_text_atomic(path, json.dumps(document, indent=2))
+        )
+
+    def annotations(self, case_id: str, kind: AnnotationKind | None = None) -> list[AnnotationVersion]:
+        """The case's annotation versions, oldest first (optionally only those of one kind)."""
         query = "SELECT * FROM annotations WHERE case_id = ?" + (" AND kind = ?" if kind else "")
         rows = self._connection.execute(
             query + " ORDER BY kind, version", (case_id, kind)[: 2 if kind else 1]
@@ -230,11 +252,14 @@ class Workspace:
         versions = self.annotations(case_id, "labels")
         return load_nifti(versions[-1].path) if versions else None
 
-    def list_annotated_cases(self, done_only: bool = True) -> list[tuple[Case, AnnotationVersion]]:
-        """Cases with a labels version (``done`` ones only by default) and their newest version."""
+    def list_annotated_cases(
+        self, done_only: bool = True, kind: AnnotationKind = "labels"
+    ) -> list[tuple[Case, AnnotationVersion]]:
+        """Cases with a version of ``kind`` (labels by default; ``done`` ones only by default) and their
+        newest version of it."""
         annotated = []
         for case in self.cases():
-            versions = self.annotations(case.id, "labels")
+            versions = self.annotations(case.id, kind)
             if versions and (case.status == "done" or not done_only):
                 annotated.append((case, versions[-1]))
         return annotated
@@ -296,7 +321,7 @@ class Workspace:
     # helpers
 
     def _add_version(
-        self, case_id: str, kind: str, provenance: Provenance, write: Callable[[Path], object]
+        self, case_id: str, kind: AnnotationKind, provenance: Provenance, write: Callable[[Path], object]
     ) -> AnnotationVersion:
         with database.write_transaction(self._connection) as db:
             self.case(case_id)
@@ -365,6 +390,18 @@ class Workspace:
             Provenance.from_dict(json.loads(row["provenance"])),
             row["created"],
         )
+
+
+def read_class(path: str | Path) -> str:
+    """The class name a ``class-vNNNN.json`` annotation holds."""
+    path = Path(path)
+    try:
+        name = json.loads(path.read_text(encoding="utf-8"))["class"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"not a medview class annotation ({error})", path) from error
+    if not isinstance(name, str):
+        raise InputError(f"not a medview class annotation (class {name!r} is not a name)", path)
+    return name
 
 
 def _insert(db: sqlite3.Connection, table: str, **values: object) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
 from training_fixtures import (  # noqa: E402
     TINY_MODEL,
     TINY_SHAPE,
+    make_box_workspace,
     make_fine_tuned_version,
     make_plugin_folder,
     make_workspace,
@@ -41,6 +43,7 @@ def test_train_prints_the_new_version_and_its_metrics(workspace: Path, capsys: p
     assert status == 0
     result = json.loads(capsys.readouterr().out)
     assert result["version"] == "0.1.0+ft1" and result["epochs"] == 1 and result["seconds"] > 0
+    assert result["metric"] == "dice"
     assert (
         set(result["metrics_before"]) == set(result["metrics_after"]) == {"dice", "dice_liver", "dice_lesion"}
     )
@@ -50,6 +53,19 @@ def test_train_prints_the_new_version_and_its_metrics(workspace: Path, capsys: p
 def test_train_refuses_an_unknown_model(workspace: Path, capsys: pytest.CaptureFixture):
     assert main(["train", "--workspace", str(workspace), "--model", "no-such-model"]) == 2
     assert "no model called 'no-such-model'" in capsys.readouterr().err
+    assert main(["train", "--workspace", str(workspace), "--model", "threshold"]) == 2
+    assert "model 'threshold' cannot be fine-tuned" in capsys.readouterr().err
+
+
+def test_train_prints_the_detector_metric_by_name(tmp_path: Path, capsys: pytest.CaptureFixture):
+    workspace = make_box_workspace(tmp_path / "workspace", seeds=(1, 2))
+    train = ["train", "--workspace", str(workspace), "--model", "nodule-detector", "--epochs", "1"]
+
+    assert main(train + ["--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert re.fullmatch(
+        r"new version 1\.0\.0\+ft1: validation F1 \d\.\d{3} -> \d\.\d{3} after 1 epochs .*\n", printed
+    )
 
 
 def test_the_medview_command_trains_for_a_time_budget(workspace: Path):

@@ -9,6 +9,7 @@ from medview.cli.main import main
 from medview.core.geometry import Geometry
 from medview.core.scan import LabelMap, Scan
 from medview.io import write_label_map, write_scan
+from medview.workspace import Workspace, read_class
 
 
 def _scan(tmp_path, name, shape=(3, 4, 5)):
@@ -58,3 +59,42 @@ def test_installed_command_runs(tmp_path):
         [*command, "list", str(tmp_path / "ws"), "--json"], check=True, capture_output=True, text=True
     )
     assert json.loads(listed.stdout)[0]["id"] == "one"
+
+
+def test_class_stores_the_case_class_and_marks_it_done(tmp_path, capsys):
+    path, _ = _scan(tmp_path, "patch")
+    workspace = str(tmp_path / "ws")
+    main(["workspace", "init", workspace])
+    main(["workspace", "add", workspace, str(path)])
+    capsys.readouterr()
+
+    assert main(["workspace", "class", workspace, "patch", "nodule", "--model", "patch-classifier"]) == 0
+    assert "patch: class 'nodule' (version 1); case done" in capsys.readouterr().out
+    assert main(["workspace", "class", workspace, "patch", "b", "--classes", "a", "b"]) == 0
+    with Workspace.open(workspace) as opened:
+        versions = opened.annotations("patch", "class")
+        assert opened.case("patch").status == "done"
+    assert [read_class(version.path) for version in versions] == ["nodule", "b"]
+
+
+def test_class_refuses_a_bad_case_class_or_model_in_one_line(tmp_path, capsys):
+    path, _ = _scan(tmp_path, "patch")
+    workspace = str(tmp_path / "ws")
+    main(["workspace", "init", workspace])
+    main(["workspace", "add", workspace, str(path)])
+    capsys.readouterr()
+    refusals = [
+        (["nope", "nodule", "--model", "patch-classifier"], "no case 'nope' in this workspace"),
+        (
+            ["patch", "cyst", "--model", "patch-classifier"],
+            "'cyst' is not one of the classes (no nodule, nodule)",
+        ),
+        (["patch", "bone", "--model", "threshold"], "model 'threshold' is a segmentation model"),
+        (["patch", "a", "--classes", "a", "a"], "--classes: label name 'a' is already used"),
+    ]
+    for arguments, message in refusals:
+        assert main(["workspace", "class", workspace, *arguments]) == 2
+        error = capsys.readouterr().err
+        assert message in error and error.count("\n") == 1
+    with Workspace.open(workspace) as opened:
+        assert opened.annotations("patch") == [] and opened.case("patch").status == "unlabelled"

@@ -191,3 +191,29 @@ def test_a_version_the_training_panel_publishes_is_listed_at_once(
     training.set_workspace(workspace)
     training.version_published.emit(TINY_MODEL, "0.1.0+ft1")
     assert models.listed == ["tiny-ct 0.1.0 — segmentation", "tiny-ct 0.1.0+ft1 — segmentation (fine-tuned)"]
+
+
+def test_a_fine_tuned_detector_version_is_listed_and_finds_boxes(qtbot, small_radiograph, tmp_path):
+    from medview.training import versions
+    from medview.workspace import Workspace
+
+    detector = Registry.discover().get("nodule-detector")
+    workspace = tmp_path / "workspace"
+    Workspace.create(workspace).close()
+    folder = workspace / versions.MODELS / "nodule-detector" / "1.0.0+ft1"
+    folder.mkdir(parents=True)
+    (folder / versions.WEIGHTS).write_bytes(detector.weights_path.read_bytes())
+    (folder / versions.MODEL_CARD).write_text('{"base_version": "1.0.0", "metric": "f1"}')
+    viewer = ViewerModel()
+    panel = ModelPanel(viewer, registry=Registry([detector]))
+    qtbot.addWidget(panel)
+    add_scan(viewer, small_radiograph.scan)
+
+    panel.set_workspace(workspace)
+    assert panel.listed == [
+        "nodule-detector 1.0.0 — detection",
+        "nodule-detector 1.0.0+ft1 — detection (fine-tuned)",
+    ]
+    assert run_and_wait(qtbot, panel, "nodule-detector 1.0.0+ft1") == "done"
+    (shapes,) = [layer for layer in viewer.layers if isinstance(layer, Shapes)]
+    assert shapes.name == "nodule-detector 1.0.0+ft1" and len(shapes.data) > 0

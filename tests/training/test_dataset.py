@@ -11,11 +11,10 @@ from medview.core.labels import preset
 from medview.core.scan import LabelMap
 from medview.demo import make_ct
 from medview.models.api import Normalisation
-from medview.training.dataset import (
-    TrainingCase,
+from medview.training.dataset import TrainingCase, split_by_case
+from medview.training.objectives.segmentation import (
     augmentation,
     case_from_annotation,
-    split_by_case,
     training_dataset,
     validation_dataset,
 )

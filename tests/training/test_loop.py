@@ -13,8 +13,8 @@ from medview.core.labels import preset
 from medview.demo import make_ct
 from medview.models.api import InputSpec, ModelInfo, Normalisation
 from medview.training.config import TrainingConfig
-from medview.training.dataset import case_from_annotation
 from medview.training.loop import BEST_WEIGHTS, CHECKPOINT, cosine_factor, fine_tune
+from medview.training.objectives.segmentation import case_from_annotation
 from medview.training.trainable import TrainableModel
 
 

@@ -10,8 +10,11 @@ import shutil
 from pathlib import Path
 
 import torch
+from medview_plugins.patch_classifier.data import patches
+from medview_plugins.patch_classifier.plugin import INFO as CLASSIFIER
 
-from medview.demo import make_ct
+from medview.core.provenance import Provenance
+from medview.demo import make_ct, make_radiograph
 from medview.io import write_label_map, write_scan
 from medview.models.registry import Registry
 from medview.models.weights import save_weights
@@ -21,6 +24,7 @@ from medview.workspace import Workspace
 TINY_MODEL = "tiny-ct"
 TINY_SHAPE = (24, 40, 40)
 CASE_SEEDS = (1, 2, 3)
+RADIOGRAPH_SHAPE = (192, 192)
 
 
 def make_plugin_folder(folder: Path) -> Path:
@@ -42,6 +46,32 @@ def make_workspace(directory: Path, seeds: tuple[int, ...] = CASE_SEEDS) -> Path
             write_scan(case.scan, scan_path)
             write_label_map(case.truth, labels_path)
             workspace.add_case(scan_path, labels=labels_path)
+    return directory
+
+
+def make_box_workspace(directory: Path, seeds: tuple[int, ...] = (1, 2, 3, 4)) -> Path:
+    """A workspace of small demo radiographs (``done``), each with its true nodule boxes."""
+    sources = directory.with_name(directory.name + "-sources")
+    with Workspace.create(directory) as workspace:
+        for seed in seeds:
+            demo = make_radiograph(seed, RADIOGRAPH_SHAPE)
+            case = workspace.add_case(write_scan(demo.scan, sources / f"radiograph{seed}.nii.gz"))
+            workspace.save_boxes(case.id, demo.boxes, demo.box_labels, Provenance("demo"))
+            workspace.set_status(case.id, "done")
+    return directory
+
+
+def make_class_workspace(directory: Path) -> Path:
+    """A workspace of 8 demo radiograph patches (``done``), half with a nodule, each with its class."""
+    sources = directory.with_name(directory.name + "-sources")
+    scans, classes = patches((0,), per_image=8)
+    with Workspace.create(directory) as workspace:
+        for scan, index in zip(scans, classes, strict=True):
+            case = workspace.add_case(write_scan(scan, sources / f"{scan.name}.nii.gz"))
+            workspace.save_class(
+                case.id, CLASSIFIER.labels[int(index) + 1].name, CLASSIFIER.labels, Provenance.drawn()
+            )
+            workspace.set_status(case.id, "done")
     return directory
 
 

@@ -20,7 +20,7 @@ from qtpy.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton, QV
 
 from medview.core.scan import Scan
 from medview.models.api import ModelPlugin, Prediction
-from medview.models.network_plugin import SegmentationPlugin
+from medview.models.network_plugin import NetworkPlugin
 from medview.models.registry import Registry, predict_safely
 from medview.qt.bridge import add_boxes, add_label_map, geometry_kwargs, scan_from_layer
 from medview.qt.widgets.annotation_panel import CASE_KEY
@@ -177,8 +177,8 @@ class ModelPanel(QWidget):
         return self._version_plugins[version.folder]
 
     def _versions_of(self, plugin: ModelPlugin) -> list[ModelVersion]:
-        """The workspace's fine-tuned versions of ``plugin``; only segmentation networks have any."""
-        if self.workspace is None or not isinstance(plugin, SegmentationPlugin):
+        """The workspace's fine-tuned versions of ``plugin``; only network plugins have any."""
+        if self.workspace is None or not isinstance(plugin, NetworkPlugin):
             return []
         try:
             return list_versions(self.workspace, plugin.info.name)

@@ -35,6 +35,7 @@ from medview.models.registry import Registry
 from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.plot_canvas import PlotCanvas
 from medview.training import versions
+from medview.training.command import metric_title
 from medview.workspace import Workspace
 
 _PROGRESS_STEPS = 1000
@@ -212,15 +213,18 @@ class TrainingPanel(QWidget):
         elif kind == "epoch":
             self.history.append(event)
             self._status.setText(
-                f"Epoch {event['epoch']}: loss {event['loss']:.3f}, validation Dice {event['val_dice']:.3f}; "
+                f"Epoch {event['epoch']}: loss {event['loss']:.3f}, "
+                f"validation {metric_title(event['metric'])} {event['val_score']:.3f}; "
                 f"about {_duration(event['seconds_left'])} left"
             )
             self._plot()
         elif kind == "done":
             self._bar.setValue(_PROGRESS_STEPS)
+            metric = event["metric"]
             self._status.setText(
-                f"New version {event['version']}: validation Dice {event['metrics_before']['dice']:.3f} → "
-                f"{event['metrics_after']['dice']:.3f} ({event['epochs']} epochs, {event['stop_reason']})"
+                f"New version {event['version']}: validation {metric_title(metric)} "
+                f"{event['metrics_before'][metric]:.3f} → {event['metrics_after'][metric]:.3f} "
+                f"({event['epochs']} epochs, {event['stop_reason']})"
             )
             self._run_dir = None
             self._show_versions()
@@ -246,9 +250,10 @@ class TrainingPanel(QWidget):
 
     def _plot(self) -> None:
         epochs = [event["epoch"] for event in self.history]
+        metric = self.history[-1]["metric"] if self.history else "score"
         for canvas, key, title in (
             (self._loss_plot, "loss", "training loss"),
-            (self._dice_plot, "val_dice", "validation Dice"),
+            (self._dice_plot, "val_score", f"validation {metric_title(metric)}"),
         ):
             canvas.axes.clear()
             canvas.axes.plot(epochs, [event[key] for event in self.history], marker="o")

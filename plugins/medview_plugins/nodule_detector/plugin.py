@@ -70,6 +70,12 @@ class NoduleDetector(NetworkPlugin):
     def build_network(self) -> torch.nn.Module:
         return build_network()
 
+    def training_objective(self) -> object:
+        """Fine-tuning with this detector's own targets, loss and decoding (see ``objective.py``)."""
+        from medview_plugins.nodule_detector.objective import training_objective  # training code, on demand
+
+        return training_objective()
+
     def predict(
         self, scan: Scan, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
     ) -> Prediction:

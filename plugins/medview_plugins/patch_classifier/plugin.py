@@ -45,6 +45,14 @@ class PatchClassifier(NetworkPlugin):
     def build_network(self) -> torch.nn.Module:
         return build_network()
 
+    def training_objective(self) -> object:
+        """Fine-tuning with this classifier's own cross-entropy on images of the patch size it was
+        trained on (64 x 64 pixels at 1.6 mm)."""
+        from medview.training.objectives import ClassificationObjective  # training code, on demand
+        from medview_plugins.patch_classifier.data import PATCH
+
+        return ClassificationObjective(torch.nn.functional.cross_entropy, (PATCH, PATCH))
+
     def predict(
         self, scan: Scan, progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
     ) -> Prediction:

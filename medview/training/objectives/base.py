@@ -1,0 +1,132 @@
+"""The task-specific half of fine-tuning, behind one interface, and what the objectives share.
+
+The loop (:mod:`medview.training.loop`) knows nothing of labels, boxes or classes: an
+:class:`Objective` reads the workspace annotations of its kind, builds the MONAI datasets, computes
+the loss and scores the validation cases.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.data import Dataset
+
+from medview.core.errors import InputError
+from medview.core.geometry import Geometry
+from medview.core.scan import Scan
+from medview.io import open_scan
+from medview.models.api import InputSpec
+from medview.models.engine import Engine
+from medview.models.network_plugin import NetworkPlugin
+from medview.training.config import TrainingConfig
+from medview.training.dataset import TrainingCase
+from medview.training.trainable import TrainableModel
+from medview.workspace import AnnotationVersion, Case, Workspace
+
+ScoreRow = dict[str, float]
+"""One validation case's scores; an objective's :meth:`Objective.summarise` turns all rows into metrics."""
+
+
+class Objective(ABC):
+    """What a model is fine-tuned for: its data, its loss and its validation metric.
+
+    Attributes:
+        metric: name of the primary validation score, higher is better (``dice``, ``f1``,
+            ``accuracy``); early stopping and the best epoch follow it.
+    """
+
+    metric: str
+
+    @abstractmethod
+    def cases(
+        self, workspace_dir: str | Path, plugin: NetworkPlugin, case_ids: Sequence[str] | None = None
+    ) -> list[TrainingCase]:
+        """The workspace's ``done`` cases with an annotation of this objective's kind (only those of
+        ``case_ids`` when given), in the plugin's terms."""
+
+    @abstractmethod
+    def training_dataset(
+        self, cases: Sequence[TrainingCase], model: TrainableModel, config: TrainingConfig
+    ) -> Dataset:
+        """Random training samples; items are dicts (or lists of dicts) with ``image`` ``(C, *patch)``.
+
+        Its ``transform`` is a MONAI ``Compose``, which the loop reseeds every epoch.
+        """
+
+    @abstractmethod
+    def validation_dataset(
+        self, cases: Sequence[TrainingCase], model: TrainableModel, config: TrainingConfig
+    ) -> Dataset:
+        """Whole preprocessed validation cases, for :meth:`validate`."""
+
+    def train_mode(self, network: torch.nn.Module, config: TrainingConfig) -> None:
+        """Put ``network`` in training mode before an epoch (validation puts it in eval mode)."""
+        network.train()
+
+    @abstractmethod
+    def loss(self, output: torch.Tensor, batch: dict) -> torch.Tensor:
+        """The training loss of a network ``output`` on a collated ``batch`` (tensors on its device)."""
+
+    @abstractmethod
+    def validate(
+        self,
+        network: torch.nn.Module,
+        items: Dataset,
+        model: TrainableModel,
+        config: TrainingConfig,
+        device: torch.device,
+        amp: bool,
+    ) -> list[ScoreRow]:
+        """One score row per validation item (``amp``: float16 autocast on CUDA)."""
+
+    @abstractmethod
+    def summarise(self, rows: Sequence[ScoreRow]) -> dict[str, float]:
+        """The validation metrics of every case's rows: :attr:`metric` first, then the others."""
+
+
+def patch_size(model: TrainableModel, config: TrainingConfig) -> tuple[int, ...]:
+    """The run's training patch: the configuration's, else the model's."""
+    return tuple(config.patch_size or model.patch_size)
+
+
+def done_cases(
+    workspace_dir: str | Path, kind: str, case_ids: Sequence[str] | None
+) -> list[tuple[Case, AnnotationVersion]]:
+    """The workspace's ``done`` cases with a ``kind`` annotation and its newest version, in the
+    workspace's order; every one of ``case_ids`` must be among them."""
+    with Workspace.open(workspace_dir) as workspace:
+        annotated = workspace.list_annotated_cases(kind=kind)
+    if case_ids is None:
+        return annotated
+    missing = set(case_ids) - {case.id for case, _ in annotated}
+    if missing:
+        raise InputError(
+            f"not done cases with a {kind} annotation in this workspace: {', '.join(sorted(missing))}"
+        )
+    return [(case, annotation) for case, annotation in annotated if case.id in case_ids]
+
+
+def case_scan(case: Case) -> Scan:
+    """The case's scan, named by its case id (the name runs record)."""
+    scan = open_scan(case.path)
+    scan.name = case.id
+    return scan
+
+
+def model_input(case: TrainingCase, spec: InputSpec) -> torch.Tensor:
+    """The case's image as the model sees it at inference: ``(C, *shape)`` float32, normalised and
+    resampled to the model's spacing by the inference engine's own preprocessing (so the case needs
+    its ``spacing``)."""
+    geometry = Geometry.from_spacing(case.spacing)
+    scan = Scan(np.asarray(case.image), geometry, case.modality, case.name, rgb=case.rgb)
+    return Engine(torch.device("cpu")).network_input(scan, spec)[0]
+
+
+def grid_factors(case: TrainingCase, image: torch.Tensor) -> np.ndarray:
+    """Per-axis scale from the case's index grid to the model grid of ``image`` ``(C, *shape)``."""
+    spatial = case.image.shape[: image.ndim - 1]
+    return np.asarray(image.shape[1:], float) / np.asarray(spatial, float)
