@@ -299,7 +299,8 @@ class MainWindow(QMainWindow):
 
     def _connect_training_to_models(self) -> None:
         """A version the training panel publishes is listed in the model panel at once, and the metrics
-        panel compares it with its base on the run's validation cases (its tab raised to show it)."""
+        panel compares it with its base on the run's validation cases (its tab raised to show it). An
+        annotation saved into the training workspace is listed among the cases to train on."""
         models, training = self.panels.get("Models"), self.panels.get("Train")
         metrics = self.panels.get("Metrics")
         if training is None:
@@ -308,6 +309,14 @@ class MainWindow(QMainWindow):
             training.version_published.connect(
                 lambda model, version: models.set_workspace(training.workspace)
             )
+        annotate = self.panels.get("Annotate")
+        if annotate is not None:
+
+            def list_saved_case(workspace: str, case_id: str) -> None:
+                if training.workspace is not None and Path(workspace) == training.workspace:
+                    training.refresh_cases()  # a case in progress now trains on its annotated slices
+
+            annotate.saved_to_workspace.connect(list_saved_case)
         if metrics is not None:
 
             def compare(model: str, version: str) -> None:

@@ -5,10 +5,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
-from training_fixtures import TINY_MODEL, make_plugin_folder, make_workspace  # noqa: E402
+from training_fixtures import (  # noqa: E402
+    TINY_MODEL,
+    TINY_SHAPE,
+    make_box_workspace,
+    make_plugin_folder,
+    make_workspace,
+)
 
 from medview.models.registry import PLUGIN_PATH_ENV, Registry  # noqa: E402
 from medview.training import versions  # noqa: E402
@@ -64,6 +71,37 @@ def test_stop_keeps_earlier_versions_and_offers_resume(qtbot, panel):
     workspace = Path(panel._workspace.text())
     assert versions.list_versions(workspace, TINY_MODEL) == []
     assert versions.run_status(panel._run_dir)["status"] == "cancelled"
+
+
+def test_models_with_an_objective_are_offered_with_the_cases_they_learn_from(qtbot, panel, tmp_path):
+    offered = [panel._model.itemData(i) for i in range(panel._model.count())]
+    assert {TINY_MODEL, "ct-unet3d", "nodule-detector", "patch-classifier"} <= set(offered)
+    assert "threshold" not in offered  # a rule, not a network: nothing to fine-tune
+
+    panel.set_workspace(make_box_workspace(tmp_path / "boxes"))
+    assert panel._cases.count() == 0  # the tiny CT model learns from label maps; these cases have boxes
+    panel._model.setCurrentIndex(panel._model.findData("nodule-detector"))
+    assert panel._cases.count() == 4
+    assert all("(boxes v1)" in panel._cases.item(i).text() for i in range(4))
+
+
+def test_a_case_in_progress_is_listed_to_train_on_its_annotated_slices(qtbot, panel):
+    from medview.core.scan import LabelMap
+    from medview.demo import make_ct
+    from medview.io import write_scan
+    from medview.workspace import Workspace
+
+    demo = make_ct(9, TINY_SHAPE, domain="shifted")
+    drawn = np.zeros_like(demo.truth.array)
+    drawn[10:12] = demo.truth.array[10:12]
+    with Workspace.open(panel.workspace) as workspace:
+        case = workspace.add_case(write_scan(demo.scan, panel.workspace.parent / "open.nii.gz"))
+        workspace.save_labels(case.id, LabelMap(drawn, demo.truth.geometry, demo.truth.labels))
+    panel.refresh_cases()
+
+    texts = [panel._cases.item(i).text() for i in range(panel._cases.count())]
+    assert len(texts) == 4
+    assert texts[-1] == "open (in progress, annotated slices only, labels v1)"
 
 
 def _left():

@@ -86,3 +86,41 @@ def test_training_from_the_window_ends_with_the_comparison_in_the_metrics_panel(
     assert metrics.versions.summary.text().startswith(f"{TINY_MODEL} 0.1.0 → 0.1.0+ft1: dice")
     assert not metrics.visibleRegion().isEmpty()  # the metrics tab was raised to show it
     window.close()
+
+
+def test_the_open_scans_saved_slices_join_the_training_cases(qtbot, workspace: Path, tmp_path: Path):
+    """Open an unlabelled case, paint two slices, save: the Train panel offers its annotated slices."""
+    import numpy as np
+    from training_fixtures import TINY_SHAPE
+
+    from medview.demo import make_ct
+    from medview.io import write_scan
+    from medview.qt.app import MainWindow
+    from medview.qt.widgets.annotation_panel import CASE_KEY
+
+    scan_path = write_scan(make_ct(11, TINY_SHAPE, domain="shifted").scan, tmp_path / "new-patient.nii.gz")
+    with Workspace.open(workspace) as opened:
+        case = opened.add_case(scan_path)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    browser, annotate, training = window.panels["Cases"], window.panels["Annotate"], window.panels["Train"]
+    browser.open_workspace(workspace)
+    training.set_workspace(workspace)
+    training._model.setCurrentIndex(training._model.findData(TINY_MODEL))
+    assert training._cases.count() == 3
+    browser.open_case(case)
+    qtbot.waitUntil(
+        lambda: annotate.layer is not None and CASE_KEY in annotate.layer.metadata, timeout=20_000
+    )
+
+    annotate.layer.data[10:12, 15:25, 15:25] = 3  # "liver" in the demo label table
+    with qtbot.waitSignal(annotate.saved_to_workspace, timeout=20_000):
+        annotate.save()
+
+    texts = [training._cases.item(i).text() for i in range(training._cases.count())]
+    assert texts[-1] == "new-patient (in progress, annotated slices only, labels v1)"
+    with Workspace.open(workspace) as opened:
+        saved = opened.latest_labels(case.id).array
+    assert np.flatnonzero(saved.reshape(len(saved), -1).any(axis=1)).tolist() == [10, 11]
+    window.close()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from napari.components import ViewerModel
 from napari.layers import Labels, Points
-from qtpy.QtCore import QStandardPaths, Qt, QTimer
+from qtpy.QtCore import QStandardPaths, Qt, QTimer, Signal
 from qtpy.QtGui import QColor, QKeySequence, QShortcut
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -77,7 +77,13 @@ SHORTCUTS = {
 
 
 class AnnotationPanel(QWidget):
-    """Edit the active labels layer's annotation; see the module docstring."""
+    """Edit the active labels layer's annotation; see the module docstring.
+
+    Signals:
+        saved_to_workspace(str, str): workspace folder and case id, after a new version is saved there.
+    """
+
+    saved_to_workspace = Signal(str, str)
 
     def __init__(self, viewer: ViewerModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -241,6 +247,8 @@ class AnnotationPanel(QWidget):
             if self.autosave is not None and editor is self.editor:
                 self.autosave.autosaver.clear(revision)
             self._say(f"Saved {saved_path}")
+            if case is not None and path is None:
+                self.saved_to_workspace.emit(str(case["workspace"]), str(case["case_id"]))
 
         self.task_bar.start(write, saved, description="Saving")
 

@@ -1,8 +1,13 @@
 """The training panel: fine-tune a model on a workspace's annotated cases without freezing the GUI.
 
+The models offered are those with a training objective (segmentation, and plugins such as the
+nodule detector and patch classifier that declare one); the cases listed are those the chosen
+model's objective can learn from (label maps, boxes or case classes), including, for segmentation,
+cases still in progress, which train on their annotated slices only.
+
 Training runs as a subprocess (``python -m medview.training --progress-json``) started with
 ``QProcess``; the panel reads its JSON lines to move the progress bar, show the time left and plot the
-loss and validation Dice per epoch. Stop sends SIGTERM: the run stops at its next step, keeps its
+loss and validation metric per epoch. Stop sends SIGTERM: the run stops at its next step, keeps its
 checkpoint (Resume continues it) and publishes nothing, so earlier model versions stay usable.
 """
 
@@ -15,6 +20,7 @@ from pathlib import Path
 from napari.components import ViewerModel
 from qtpy.QtCore import QProcess, Qt, Signal
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -30,13 +36,13 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from medview.models.network_plugin import SegmentationPlugin
+from medview.core.errors import MedviewError
 from medview.models.registry import Registry
 from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.plot_canvas import PlotCanvas
 from medview.training import versions
 from medview.training.command import metric_title
-from medview.workspace import Workspace
+from medview.training.objectives import Objective, objective_for
 
 _PROGRESS_STEPS = 1000
 
@@ -65,12 +71,20 @@ class TrainingPanel(QWidget):
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._choose_workspace)
         self._model = QComboBox()
+        self._objectives: dict[str, Objective] = {}
         for plugin in registry.plugins:
-            if isinstance(plugin, SegmentationPlugin):
-                self._model.addItem(plugin.info.title, plugin.info.name)
-        self._model.currentIndexChanged.connect(self._show_versions)
+            try:
+                self._objectives[plugin.info.name] = objective_for(plugin)
+            except MedviewError:
+                continue  # not fine-tunable: not offered
+            self._model.addItem(plugin.info.title, plugin.info.name)
+        self._model.currentIndexChanged.connect(self.refresh_cases)
         self._cases = QListWidget()
-        self._cases.setToolTip("Annotated (done) cases; ticked ones are split into training and validation")
+        self._cases.setToolTip(
+            "Annotated cases; ticked ones are split by case into training and validation "
+            "(cases in progress only train, on their annotated slices)"
+        )
+        self._from_scratch = QCheckBox("Start from random weights (train from scratch)")
         self._budget = QSpinBox()
         self._budget.setRange(1, 10_000)
         self._budget.setValue(10)
@@ -128,24 +142,25 @@ class TrainingPanel(QWidget):
         self._budget_unit.setCurrentText(unit)
 
     def refresh_cases(self) -> None:
-        """List the workspace's annotated cases, all ticked."""
+        """List the workspace cases the chosen model can learn from, all ticked."""
         self._cases.clear()
         directory = self._workspace.text().strip()
-        if not directory:
+        objective = self._objectives.get(self._model.currentData())
+        if not directory or objective is None:
+            self._show_versions()
             return
         try:
-            with Workspace.open(directory) as workspace:
-                annotated = workspace.list_annotated_cases()
+            choices = objective.choices(directory)
         except Exception as error:  # noqa: BLE001 - any failure to read is shown, never raised
             self._status.setText(str(error))
             return
-        for case, annotation in annotated:
-            item = QListWidgetItem(f"{case.name} (labels v{annotation.version})")
-            item.setData(Qt.ItemDataRole.UserRole, case.id)
+        for choice in choices:
+            item = QListWidgetItem(f"{choice.name} ({choice.detail})")
+            item.setData(Qt.ItemDataRole.UserRole, choice.case_id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self._cases.addItem(item)
-        self._status.setText(f"{len(annotated)} annotated cases")
+        self._status.setText(f"{len(choices)} annotated cases")
         self._show_versions()
 
     # actions
@@ -163,7 +178,8 @@ class TrainingPanel(QWidget):
         budget = ["--epochs", str(self._budget.value())]
         if self._budget_unit.currentText() == "minutes":
             budget = ["--minutes", str(self._budget.value())]
-        self._launch(["--model", self._model.currentData(), *budget, "--cases", *cases])
+        scratch = ["--from-scratch"] if self._from_scratch.isChecked() else []
+        self._launch(["--model", self._model.currentData(), *budget, *scratch, "--cases", *cases])
 
     def stop(self) -> None:
         """Ask the run to stop at its next step; it stays resumable and publishes nothing."""
@@ -271,7 +287,14 @@ class TrainingPanel(QWidget):
         self._start.setEnabled(not running)
         self._stop.setEnabled(running)
         self._resume.setEnabled(not running and self._run_dir is not None)
-        for widget in (self._workspace, self._model, self._cases, self._budget, self._budget_unit):
+        for widget in (
+            self._workspace,
+            self._model,
+            self._cases,
+            self._budget,
+            self._budget_unit,
+            self._from_scratch,
+        ):
             widget.setEnabled(not running)
 
     def _workspace_from_layer(self, event) -> None:
@@ -296,6 +319,7 @@ class TrainingPanel(QWidget):
         form.addRow("Model", self._model)
         form.addRow("Cases", self._cases)
         form.addRow("Budget", budget_row)
+        form.addRow("", self._from_scratch)
         buttons = QHBoxLayout()
         for button in (self._start, self._stop, self._resume):
             buttons.addWidget(button)

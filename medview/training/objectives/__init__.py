@@ -9,12 +9,13 @@ from __future__ import annotations
 from medview.core.errors import InputError
 from medview.models.api import ModelPlugin
 from medview.models.network_plugin import NetworkPlugin, SegmentationPlugin
-from medview.training.objectives.base import Objective, ScoreRow
+from medview.training.objectives.base import CaseChoice, Objective, ScoreRow
 from medview.training.objectives.classification import ClassificationObjective
 from medview.training.objectives.detection import DetectionObjective
 from medview.training.objectives.segmentation import SegmentationObjective
 
 __all__ = [
+    "CaseChoice",
     "ClassificationObjective",
     "DetectionObjective",
     "Objective",

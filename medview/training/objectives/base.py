@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,16 @@ from medview.training.dataset import TrainingCase
 from medview.training.trainable import TrainableModel
 from medview.workspace import AnnotationVersion, Case, Workspace
 
+
+@dataclass(frozen=True)
+class CaseChoice:
+    """A workspace case a run can train on, as the training panel lists it."""
+
+    case_id: str
+    name: str
+    detail: str
+
+
 ScoreRow = dict[str, float]
 """One validation case's scores; an objective's :meth:`Objective.summarise` turns all rows into metrics."""
 
@@ -37,9 +48,19 @@ class Objective(ABC):
     Attributes:
         metric: name of the primary validation score, higher is better (``dice``, ``f1``,
             ``accuracy``); early stopping and the best epoch follow it.
+        annotation_kind: the workspace annotation it learns from (``labels``, ``boxes``, ``class``).
     """
 
     metric: str
+    annotation_kind: str
+
+    def choices(self, workspace_dir: str | Path) -> list[CaseChoice]:
+        """The cases :meth:`cases` can use, to offer them to the user: the done ones with an annotation
+        of :attr:`annotation_kind`."""
+        return [
+            CaseChoice(case.id, case.name, f"{self.annotation_kind} v{annotation.version}")
+            for case, annotation in done_cases(workspace_dir, self.annotation_kind, None)
+        ]
 
     @abstractmethod
     def cases(

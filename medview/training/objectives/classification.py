@@ -40,6 +40,7 @@ class ClassificationObjective(Objective):
     """
 
     metric = "accuracy"
+    annotation_kind = "class"
 
     def __init__(
         self, loss: Loss = torch.nn.functional.cross_entropy, size: tuple[int, ...] = DEFAULT_SIZE
@@ -52,7 +53,7 @@ class ClassificationObjective(Objective):
         """Cases with a ``class`` annotation naming one of the model's classes."""
         names = [label.name for label in plugin.info.labels]
         cases = []
-        for case, annotation in done_cases(workspace_dir, "class", case_ids):
+        for case, annotation in done_cases(workspace_dir, self.annotation_kind, case_ids):
             name = read_class(annotation.path)
             if name not in names:
                 raise InputError(

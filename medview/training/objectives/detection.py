@@ -57,6 +57,7 @@ class DetectionObjective(Objective):
     """
 
     metric = "f1"
+    annotation_kind = "boxes"
 
     def __init__(
         self,
@@ -76,7 +77,7 @@ class DetectionObjective(Objective):
         and a case with no box at all is a negative example."""
         by_name = {label.name: label.value for label in plugin.info.labels}
         cases = []
-        for case, annotation in done_cases(workspace_dir, "boxes", case_ids):
+        for case, annotation in done_cases(workspace_dir, self.annotation_kind, case_ids):
             scan = case_scan(case)
             check_fits(plugin.info, scan)
             box_set = read_boxes(annotation.path)

@@ -45,7 +45,14 @@ from medview.models.api import Normalisation
 from medview.models.network_plugin import NetworkPlugin
 from medview.training.config import TrainingConfig
 from medview.training.dataset import TrainingCase
-from medview.training.objectives.base import Objective, ScoreRow, case_scan, done_cases, patch_size
+from medview.training.objectives.base import (
+    CaseChoice,
+    Objective,
+    ScoreRow,
+    case_scan,
+    done_cases,
+    patch_size,
+)
 from medview.training.partial import KnownIndicesd, SegmentationLoss, mask_unannotated
 from medview.training.trainable import TrainableModel
 from medview.workspace import AnnotationVersion, Case, Workspace
@@ -62,6 +69,7 @@ class SegmentationObjective(Objective):
     """
 
     metric = "dice"
+    annotation_kind = "labels"
 
     def __init__(self) -> None:
         self._loss = SegmentationLoss()  # MONAI's Dice-CE that also skips unannotated slices
@@ -75,7 +83,8 @@ class SegmentationObjective(Objective):
         in_progress = partly_annotated(workspace_dir)
         wanted = None if case_ids is None else [c for c in case_ids if c not in in_progress]
         chosen = [
-            (case, annotation, False) for case, annotation in done_cases(workspace_dir, "labels", wanted)
+            (case, annotation, False)
+            for case, annotation in done_cases(workspace_dir, self.annotation_kind, wanted)
         ]
         chosen += [
             (case, annotation, True)
@@ -92,6 +101,16 @@ class SegmentationObjective(Objective):
                 training_case.partial = True
             cases.append(training_case)
         return cases
+
+    def choices(self, workspace_dir: str | Path) -> list[CaseChoice]:
+        """Done cases, then cases in progress (which train on their annotated slices only)."""
+        in_progress = [
+            CaseChoice(
+                case.id, case.name, f"in progress, annotated slices only, labels v{annotation.version}"
+            )
+            for case, annotation in partly_annotated(workspace_dir).values()
+        ]
+        return super().choices(workspace_dir) + in_progress
 
     def training_dataset(
         self, cases: Sequence[TrainingCase], model: TrainableModel, config: TrainingConfig
