@@ -2,7 +2,9 @@
 
 The workspace holds 7 shifted-domain demo CTs (contrast-enhanced liver, hyperdense lesions, more
 noise) at the network's grid; 5 train and 2 validate (split by case). Prints one JSON line: mean
-validation Dice over the classes before (the bundled version) and after (the new version), and the time.
+validation Dice over the classes before (the bundled version) and after (the new version), and the time;
+``compare_through_plugin`` is ``medview compare`` on the same validation cases (both versions run
+through the plugin, as a user would).
 
 Run: ``nice .venv/bin/python benchmarks/bench_finetune.py [--minutes 3]`` (needs the bundled weights:
 ``python -m medview_plugins.ct_unet3d.train``).
@@ -21,6 +23,7 @@ from medview_plugins.ct_unet3d.data import SHAPE
 
 from medview.demo import make_ct
 from medview.io import write_label_map, write_scan
+from medview.training.compare import compare_versions
 from medview.training.config import TrainingConfig
 from medview.training.runner import train_in_workspace
 from medview.workspace import Workspace
@@ -49,6 +52,7 @@ def main() -> None:
         started = time.perf_counter()
         outcome = train_in_workspace(workspace, config)
         seconds = time.perf_counter() - started
+        compared = compare_versions(workspace, MODEL, outcome.version).overall
     result = outcome.result
     print(
         json.dumps(
@@ -69,6 +73,16 @@ def main() -> None:
                 "training_seconds": round(result.seconds, 1),
                 "wall_seconds": round(seconds, 1),
                 "budget_minutes": args.minutes,
+                "compare_through_plugin": {
+                    "dice_old": round(compared.old.value, 4),
+                    "dice_new": round(compared.new.value, 4),
+                    "difference": round(compared.difference.value, 4),
+                    "difference_95ci": [
+                        round(compared.difference.low, 4),
+                        round(compared.difference.high, 4),
+                    ],
+                    "better_on": f"{compared.wins} of {compared.scored} cases",
+                },
             }
         )
     )

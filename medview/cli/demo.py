@@ -1,6 +1,6 @@
 """``medview demo --out DIR [--cases N] [--seed S]``: write demo cases to disk as ordinary files.
 
-``medview demo --workspace DIR [--cases N]`` instead makes a workspace of N (default 7) annotated
+``medview demo --workspace DIR [--cases N]`` instead makes a workspace of N (default 15) annotated
 demo CTs of the "new site" domain, ready for ``medview train --model ct-unet3d``.
 
 Files layout: ``DIR/ct/<name>_image.nii.gz`` with ``<name>_truth.nii.gz`` (+ ``.labels.json``),
@@ -22,16 +22,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--out", type=Path, help="folder to write files into (created if needed)")
     target.add_argument("--workspace", type=Path, help="new folder: a workspace of annotated demo CTs")
-    parser.add_argument("--cases", type=int, help="cases of each kind (default 1; 7 for --workspace)")
+    parser.add_argument("--cases", type=int, help="cases of each kind (default 1; 15 for --workspace)")
     parser.add_argument("--seed", type=int, help="seed; the same seed gives the same cases")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.workspace is not None:
-        from medview.workspace.demo_workspace import FIRST_SEED, make_demo_workspace
+        from medview.workspace.demo_workspace import DEMO_CASES, FIRST_SEED, make_demo_workspace
 
         folder = make_demo_workspace(
-            args.workspace, args.cases or 7, FIRST_SEED if args.seed is None else args.seed
+            args.workspace,
+            DEMO_CASES if args.cases is None else args.cases,
+            FIRST_SEED if args.seed is None else args.seed,
         )
         print(f"demo workspace: {folder}")
         return 0

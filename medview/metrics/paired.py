@@ -15,6 +15,9 @@ import numpy as np
 
 from medview.metrics.bootstrap import DEFAULT_RESAMPLES, Estimate, bootstrap_many
 
+MIN_CASES_FOR_VERDICT = 3
+"""Fewer cases give no meaningful interval: the comparison then reports the numbers and no verdict."""
+
 
 @dataclass(frozen=True)
 class PairedCase:
@@ -54,14 +57,20 @@ class PairedComparison:
 
     @property
     def improved(self) -> bool:
-        """True when the whole interval of the difference lies on the better side of zero."""
+        """True when the whole interval of the difference lies on the better side of zero (and there
+        are at least :data:`MIN_CASES_FOR_VERDICT` cases to have an interval)."""
+        if self.scored < MIN_CASES_FOR_VERDICT:
+            return False
         if self.higher_is_better:
             return self.difference.low > 0
         return self.difference.high < 0
 
     @property
     def worsened(self) -> bool:
-        """True when the whole interval of the difference lies on the worse side of zero."""
+        """True when the whole interval of the difference lies on the worse side of zero (and there
+        are at least :data:`MIN_CASES_FOR_VERDICT` cases)."""
+        if self.scored < MIN_CASES_FOR_VERDICT:
+            return False
         if self.higher_is_better:
             return self.difference.high < 0
         return self.difference.low > 0
@@ -71,12 +80,12 @@ class PairedComparison:
         if self.scored == 0:
             return f"{self.metric}: no case has both scores"
         d = self.difference
+        change = f"{self.metric} {self.old.value:.4f} -> {self.new.value:.4f}, difference {d.value:+.4f}"
+        tally = f"better on {self.wins} of {self.scored} cases"
+        if self.scored < MIN_CASES_FOR_VERDICT:
+            return f"{change}; too few cases for an interval or a verdict, {tally}"
         verdict = "better" if self.improved else "worse" if self.worsened else "not clearly different"
-        return (
-            f"{self.metric} {self.old.value:.4f} -> {self.new.value:.4f}, difference {d.value:+.4f} "
-            f"(95% CI {d.low:+.4f} to {d.high:+.4f}): the new version is {verdict}, "
-            f"better on {self.wins} of {self.scored} cases"
-        )
+        return f"{change} (95% CI {d.low:+.4f} to {d.high:+.4f}): the new version is {verdict}, {tally}"
 
     def to_dict(self) -> dict:
         return {

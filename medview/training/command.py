@@ -56,7 +56,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-scratch", action="store_true", help="start from random weights")
     parser.add_argument("--patch-size", type=int, nargs="+", help="training patch, array order")
     parser.add_argument("--batch-size", type=int, default=2)
-    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        help="peak AdamW learning rate (default: the model's objective, 1e-3; classifiers 1e-4)",
+    )
+    parser.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=0.2,
+        help="share of the done cases held out for validation, whole cases (0.2; at least one)",
+    )
     parser.add_argument("--patience", type=int, default=0, help="early-stopping patience in epochs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cases", nargs="+", metavar="ID", help="case ids (default: every annotated case)")
@@ -77,6 +87,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         patch_size=tuple(args.patch_size) if args.patch_size else None,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
+        validation_fraction=args.validation_fraction,
         patience=args.patience,
         seed=args.seed,
         cases=tuple(args.cases) if args.cases else None,

@@ -30,7 +30,8 @@ class TrainingConfig:
             one whole image).
         positive_fraction: share of patches centred on foreground, or holding a box centre for
             detection (oversampling the annotation).
-        learning_rate: peak AdamW learning rate, reached at the start and decayed by a cosine.
+        learning_rate: peak AdamW learning rate, reached at the start and decayed by a cosine;
+            ``None`` takes the objective's (``Objective.learning_rate``).
         weight_decay: AdamW weight decay.
         validation_fraction: share of cases held out for validation (at least one case).
         patience: epochs without a better primary validation score (Dice, F1, accuracy) before
@@ -50,7 +51,7 @@ class TrainingConfig:
     batch_size: int = 2
     samples_per_case: int = 4
     positive_fraction: float = 2 / 3
-    learning_rate: float = 1e-4
+    learning_rate: float | None = None
     weight_decay: float = 1e-5
     validation_fraction: float = 0.2
     patience: int = 0

@@ -128,8 +128,11 @@ class _Run:
         self.validation_data = objective.validation_dataset(shard, model, config)
         self.network = model.network.to(self.device)
         self.trained = DistributedDataParallel(self.network) if self.distributed.active else self.network
+        self.peak_learning_rate = (
+            objective.learning_rate if config.learning_rate is None else config.learning_rate
+        )
         self.optimizer = torch.optim.AdamW(
-            self.network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+            self.network.parameters(), lr=self.peak_learning_rate, weight_decay=config.weight_decay
         )
         self.amp = self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -189,7 +192,7 @@ class _Run:
                 self.cancel.raise_if_cancelled()
                 out_of_time = True
                 break
-            learning_rate = self.config.learning_rate * cosine_factor(fraction)
+            learning_rate = self.peak_learning_rate * cosine_factor(fraction)
             for group in self.optimizer.param_groups:
                 group["lr"] = learning_rate
             losses.append(self._step(batch))

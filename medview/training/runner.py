@@ -62,6 +62,8 @@ def train_in_workspace(
         config, _ = versions.open_run(resume)
     plugin = (registry or Registry.discover()).get(config.model)
     objective = objective_for(plugin)
+    if config.learning_rate is None:  # recorded with the run as the rate it really used
+        config = dataclasses.replace(config, learning_rate=objective.learning_rate)
     model = trainable_model(plugin, config.from_scratch)
     cases = objective.cases(workspace_dir, plugin, config.cases)
     distributed = ddp.init_from_env(training_device(config.device))

@@ -20,11 +20,13 @@ from medview.workspace.workspace import Workspace
 DEMO_CT_SHAPE = (64, 96, 96)
 """The bundled CT U-Net's own grid (5 mm slices, 2.1 mm pixels): cases train in seconds per epoch."""
 FIRST_SEED = 300
+DEMO_CASES = 15
+"""Enough that the default 20% validation share holds out 3 whole cases: a paired comparison needs them."""
 
 
 def make_demo_workspace(
     directory: str | Path,
-    cases: int = 7,
+    cases: int = DEMO_CASES,
     seed: int = FIRST_SEED,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,

@@ -55,3 +55,10 @@ def test_lower_is_better_turns_the_verdict():
 def test_lengths_must_match():
     with pytest.raises(ValueError, match="2 cases but 1 old and 2 new"):
         compare_paired(["a", "b"], [0.1], [0.2, 0.3], "dice")
+
+
+def test_fewer_than_three_cases_get_numbers_but_no_verdict():
+    result = compare_paired(["a", "b"], [0.5, 0.6], [0.7, 0.8], "dice")
+
+    assert result.wins == 2 and not result.improved and not result.worsened
+    assert "too few cases for an interval or a verdict, better on 2 of 2 cases" in result.describe()

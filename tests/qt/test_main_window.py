@@ -165,5 +165,5 @@ def test_new_demo_workspace_is_ready_to_train_in(qtbot, main_window, tmp_path):
     browser, training = main_window.panels["Cases"], main_window.panels["Train"]
     assert browser.directory == tmp_path / "demo-ws"
     assert training.workspace == tmp_path / "demo-ws"
-    assert training._cases.count() == 7 and training.status_text == "7 annotated cases"
+    assert training._cases.count() == 15 and training.status_text == "15 annotated cases"
     assert not training.visibleRegion().isEmpty()  # the Train tab is shown

@@ -43,6 +43,8 @@ def panel(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_a_short_run_plots_each_epoch_and_publishes_a_version(qtbot, panel):
     assert panel._cases.count() == 3 and "none yet" in panel.versions_text
     panel.set_budget(2, "epochs")
+    panel._learning_rate.setValue(0.002)
+    panel._validation.setValue(40)
 
     with qtbot.waitSignal(panel.version_published, timeout=RUN_TIMEOUT_MS) as published:
         qtbot.mouseClick(panel._start, _left())
@@ -56,6 +58,9 @@ def test_a_short_run_plots_each_epoch_and_publishes_a_version(qtbot, panel):
     (line,) = panel._loss_plot.axes.get_lines()
     assert list(line.get_xdata()) == [1, 2]
     assert panel._start.isEnabled() and not panel._resume.isEnabled()
+    card = versions.find_version(panel.workspace, TINY_MODEL, "0.1.0+ft1").card
+    assert card["config"]["learning_rate"] == 0.002 and card["config"]["validation_fraction"] == 0.4
+    assert len(card["data"]["validation"]) == 1  # 40% of 3 cases, rounded
 
 
 def test_stop_keeps_earlier_versions_and_offers_resume(qtbot, panel):
@@ -78,6 +83,10 @@ def test_models_with_an_objective_are_offered_with_the_cases_they_learn_from(qtb
     assert {TINY_MODEL, "ct-unet3d", "nodule-detector", "patch-classifier"} <= set(offered)
     assert "threshold" not in offered  # a rule, not a network: nothing to fine-tune
 
+    assert panel._learning_rate.value() == 1e-3
+    panel._model.setCurrentIndex(panel._model.findData("patch-classifier"))
+    assert panel._learning_rate.value() == 1e-4  # the classifier's objective asks for a gentler rate
+    panel._model.setCurrentIndex(panel._model.findData(TINY_MODEL))
     panel.set_workspace(make_box_workspace(tmp_path / "boxes"))
     assert panel._cases.count() == 0  # the tiny CT model learns from label maps; these cases have boxes
     panel._model.setCurrentIndex(panel._model.findData("nodule-detector"))

@@ -22,6 +22,7 @@ from qtpy.QtCore import QProcess, Qt, Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -42,6 +43,7 @@ from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.plot_canvas import PlotCanvas
 from medview.training import versions
 from medview.training.command import metric_title
+from medview.training.config import TrainingConfig
 from medview.training.objectives import Objective, objective_for
 
 _PROGRESS_STEPS = 1000
@@ -78,13 +80,25 @@ class TrainingPanel(QWidget):
             except MedviewError:
                 continue  # not fine-tunable: not offered
             self._model.addItem(plugin.info.title, plugin.info.name)
-        self._model.currentIndexChanged.connect(self.refresh_cases)
+        self._model.currentIndexChanged.connect(self._model_changed)
         self._cases = QListWidget()
         self._cases.setToolTip(
             "Annotated cases; ticked ones are split by case into training and validation "
             "(cases in progress only train, on their annotated slices)"
         )
         self._from_scratch = QCheckBox("Start from random weights (train from scratch)")
+        self._learning_rate = QDoubleSpinBox()
+        self._learning_rate.setDecimals(5)
+        self._learning_rate.setRange(1e-5, 1e-1)
+        self._learning_rate.setSingleStep(1e-4)
+        self._learning_rate.setToolTip(
+            "Peak AdamW learning rate; a cosine schedule decays it over the budget"
+        )
+        self._validation = QSpinBox()
+        self._validation.setRange(5, 50)
+        self._validation.setSuffix(" % of done cases")
+        self._validation.setValue(round(100 * TrainingConfig.validation_fraction))
+        self._validation.setToolTip("Whole cases held out to validate on (at least one); never trained on")
         self._budget = QSpinBox()
         self._budget.setRange(1, 10_000)
         self._budget.setValue(10)
@@ -110,7 +124,7 @@ class TrainingPanel(QWidget):
         self._layout(browse)
         self._set_running(False)
         viewer.layers.events.inserted.connect(self._workspace_from_layer)
-        self._show_versions()
+        self._model_changed()
 
     # what the user sees
 
@@ -163,6 +177,13 @@ class TrainingPanel(QWidget):
         self._status.setText(f"{len(choices)} annotated cases")
         self._show_versions()
 
+    def _model_changed(self) -> None:
+        """Offer the chosen model's cases and its objective's learning rate."""
+        objective = self._objectives.get(self._model.currentData())
+        if objective is not None:
+            self._learning_rate.setValue(objective.learning_rate)
+        self.refresh_cases()
+
     # actions
 
     def start(self) -> None:
@@ -178,8 +199,10 @@ class TrainingPanel(QWidget):
         budget = ["--epochs", str(self._budget.value())]
         if self._budget_unit.currentText() == "minutes":
             budget = ["--minutes", str(self._budget.value())]
-        scratch = ["--from-scratch"] if self._from_scratch.isChecked() else []
-        self._launch(["--model", self._model.currentData(), *budget, *scratch, "--cases", *cases])
+        options = ["--learning-rate", f"{self._learning_rate.value():g}"]
+        options += ["--validation-fraction", f"{self._validation.value() / 100:g}"]
+        options += ["--from-scratch"] if self._from_scratch.isChecked() else []
+        self._launch(["--model", self._model.currentData(), *budget, *options, "--cases", *cases])
 
     def stop(self) -> None:
         """Ask the run to stop at its next step; it stays resumable and publishes nothing."""
@@ -294,6 +317,8 @@ class TrainingPanel(QWidget):
             self._budget,
             self._budget_unit,
             self._from_scratch,
+            self._learning_rate,
+            self._validation,
         ):
             widget.setEnabled(not running)
 
@@ -319,6 +344,8 @@ class TrainingPanel(QWidget):
         form.addRow("Model", self._model)
         form.addRow("Cases", self._cases)
         form.addRow("Budget", budget_row)
+        form.addRow("Learning rate", self._learning_rate)
+        form.addRow("Validation", self._validation)
         form.addRow("", self._from_scratch)
         buttons = QHBoxLayout()
         for button in (self._start, self._stop, self._resume):

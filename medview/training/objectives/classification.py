@@ -41,6 +41,7 @@ class ClassificationObjective(Objective):
 
     metric = "accuracy"
     annotation_kind = "class"
+    learning_rate = 1e-4  # a few whole images per step: 1e-3 unlearns the bundled classifier in an epoch
 
     def __init__(
         self, loss: Loss = torch.nn.functional.cross_entropy, size: tuple[int, ...] = DEFAULT_SIZE
