@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 EXIT_CANCELLED = 130
 EXIT_ERROR = 2
 PROGRESS_INTERVAL_S = 0.5
+BACKGROUND_NICENESS = 10
 METRIC_TITLES = {"dice": "Dice", "f1": "F1", "accuracy": "accuracy", "roc_auc": "ROC AUC"}
 
 
@@ -198,11 +200,18 @@ def _progress(emit):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m medview.training``: the same options plus ``--progress-json``."""
+    """``python -m medview.training``: the same options plus ``--progress-json`` and ``--background``."""
     parser = argparse.ArgumentParser(prog="python -m medview.training", description=__doc__.splitlines()[0])
     add_arguments(parser)
     parser.add_argument("--progress-json", action="store_true", help="one JSON event per stdout line")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="run at low CPU priority, so a window beside it stays responsive (the training panel's way)",
+    )
     args = parser.parse_args(argv)
+    if args.background and hasattr(os, "nice"):
+        os.nice(BACKGROUND_NICENESS)
     try:
         return run(args, progress_json=args.progress_json)
     except MedviewError as error:

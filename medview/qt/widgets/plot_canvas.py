@@ -10,8 +10,13 @@ from qtpy.QtWidgets import QSizePolicy, QWidget
 class PlotCanvas(FigureCanvasQTAgg):
     """One figure with one axes; ``axes`` is cleared and redrawn by its owner."""
 
-    def __init__(self, parent: QWidget | None = None, height_inches: float = 2.2) -> None:
-        figure = Figure(figsize=(4.0, height_inches), layout="constrained")
+    def __init__(
+        self, parent: QWidget | None = None, height_inches: float = 2.2, layout: str | None = "constrained"
+    ) -> None:
+        """``layout=None`` uses fixed margins, which redraw faster than a constrained layout."""
+        figure = Figure(figsize=(4.0, height_inches), layout=layout)
+        if layout is None:
+            figure.subplots_adjust(left=0.16, right=0.97, top=0.86, bottom=0.24)
         super().__init__(figure)
         self.setParent(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)

@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from matplotlib.lines import Line2D
 from napari.components import ViewerModel
 from qtpy.QtCore import QProcess, Qt, Signal
 from qtpy.QtWidgets import (
@@ -117,8 +118,11 @@ class TrainingPanel(QWidget):
         self._status = QLabel("Choose a workspace with annotated cases")
         self._status.setWordWrap(True)
         self._status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._loss_plot = PlotCanvas(self)
-        self._dice_plot = PlotCanvas(self)
+        # fixed margins: a constrained layout is solved at every redraw, once per epoch, on the GUI thread
+        self._loss_plot = PlotCanvas(self, layout=None)
+        self._dice_plot = PlotCanvas(self, layout=None)
+        self._loss_line = _curve(self._loss_plot, "training loss")
+        self._score_line = _curve(self._dice_plot, "validation score")
         self._versions = QLabel("")
         self._versions.setWordWrap(True)
         self._layout(browse)
@@ -224,7 +228,8 @@ class TrainingPanel(QWidget):
         self._buffer = b""
         process = QProcess(self)
         process.setProgram(sys.executable)
-        common = ["-m", "medview.training", "--workspace", self._workspace.text().strip(), "--progress-json"]
+        common = ["-m", "medview.training", "--workspace", self._workspace.text().strip()]
+        common += ["--progress-json", "--background"]  # low CPU priority: the window stays responsive
         process.setArguments(common + arguments)
         process.readyReadStandardOutput.connect(self._read_events)
         process.finished.connect(self._process_finished)
@@ -288,16 +293,18 @@ class TrainingPanel(QWidget):
     # display
 
     def _plot(self) -> None:
+        """Move the two curves to the history so far: new data on lines drawn once, because a plot
+        rebuilt from scratch every epoch costs the GUI thread several times as long."""
         epochs = [event["epoch"] for event in self.history]
         metric = self.history[-1]["metric"] if self.history else "score"
-        for canvas, key, title in (
-            (self._loss_plot, "loss", "training loss"),
-            (self._dice_plot, "val_score", f"validation {metric_title(metric)}"),
+        self._dice_plot.axes.set_title(f"validation {metric_title(metric)}", fontsize=9)
+        for canvas, line, key in (
+            (self._loss_plot, self._loss_line, "loss"),
+            (self._dice_plot, self._score_line, "val_score"),
         ):
-            canvas.axes.clear()
-            canvas.axes.plot(epochs, [event[key] for event in self.history], marker="o")
-            canvas.axes.set_title(title, fontsize=9)
-            canvas.axes.set_xlabel("epoch", fontsize=8)
+            line.set_data(epochs, [event[key] for event in self.history])
+            canvas.axes.relim()
+            canvas.axes.autoscale_view()
             canvas.draw_idle()
 
     def _show_versions(self) -> None:
@@ -358,6 +365,14 @@ class TrainingPanel(QWidget):
         layout.addWidget(self._loss_plot)
         layout.addWidget(self._dice_plot)
         layout.addWidget(self._versions)
+
+
+def _curve(canvas: PlotCanvas, title: str) -> Line2D:
+    """An empty curve per epoch on ``canvas``, titled."""
+    (line,) = canvas.axes.plot([], [], marker="o")
+    canvas.axes.set_title(title, fontsize=9)
+    canvas.axes.set_xlabel("epoch", fontsize=8)
+    return line
 
 
 def _duration(seconds: float) -> str:

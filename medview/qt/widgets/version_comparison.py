@@ -63,7 +63,7 @@ class VersionComparisonView(QWidget):
         self.summary = QLabel("Train a model, or choose a fine-tuned version, to compare it with its base.")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.plot = PlotCanvas(self)
+        self.plot = PlotCanvas(self, layout=None)  # fixed margins redraw faster on the GUI thread
         chooser = QHBoxLayout()
         chooser.addWidget(self.versions, 1)
         chooser.addWidget(self.compare_button)
