@@ -14,7 +14,7 @@ from collections.abc import Hashable, Mapping
 
 import numpy as np
 import torch
-from monai.losses import DiceLoss
+from monai.losses import DiceCELoss, DiceLoss
 from monai.transforms import MapTransform
 
 IGNORE = 255
@@ -59,18 +59,23 @@ class KnownIndicesd(MapTransform):
 class SegmentationLoss(torch.nn.Module):
     """Dice plus cross-entropy (MONAI's DiceCE, equally weighted) that skips :data:`IGNORE` voxels.
 
-    On fully annotated patches it equals ``DiceCELoss(to_onehot_y=True, softmax=True)``; MONAI's
-    ``DiceCELoss`` has no ignore index, its ``DiceLoss`` and torch's cross-entropy do.
+    A batch without ignored voxels goes to MONAI's ``DiceCELoss(to_onehot_y=True, softmax=True)``;
+    one with them to MONAI's ``DiceLoss`` and torch's cross-entropy with an ignore index (which
+    ``DiceCELoss`` lacks), the same loss over the known voxels.
     """
 
     def __init__(self) -> None:
         super().__init__()
+        self.dice_ce = DiceCELoss(to_onehot_y=True, softmax=True)
         self.dice = DiceLoss(to_onehot_y=True, softmax=True, ignore_index=IGNORE)
         self.cross_entropy = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
 
     def forward(self, logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
         """``logits`` ``(N, C, *spatial)``, ``label`` ``(N, 1, *spatial)`` integer class values."""
+        ignored = label == IGNORE
+        if not torch.any(ignored):  # the usual batch: MONAI's DiceCE, without the masking passes
+            return self.dice_ce(logits, label)
+        if torch.all(ignored):
+            return logits.sum() * 0.0  # a batch with no known voxel teaches nothing
         label = label.long()
-        if not torch.any(label != IGNORE):
-            return logits.sum() * 0.0  # a patch with no known voxel teaches nothing
         return self.dice(logits, label) + self.cross_entropy(logits, label[:, 0])

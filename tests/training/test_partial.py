@@ -49,6 +49,19 @@ def test_only_slices_with_a_label_count_as_annotated():
     assert np.all(mask_unannotated(label, drawn)[2] == 0)
 
 
+def test_the_masked_path_equals_monai_dice_ce_where_nothing_is_ignored():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 6, 8, 8)
+    label = torch.from_numpy(np.stack([_label(), _label()[::-1].copy()]))[:, None].long()
+    loss = SegmentationLoss()
+
+    masked = loss.dice(logits, label) + loss.cross_entropy(logits, label[:, 0])
+
+    assert float(masked) == pytest.approx(
+        float(DiceCELoss(to_onehot_y=True, softmax=True)(logits, label)), rel=1e-5
+    )
+
+
 def test_the_loss_equals_monai_dice_ce_on_full_annotation():
     torch.manual_seed(0)
     logits = torch.randn(2, 3, 6, 8, 8)
