@@ -5,6 +5,7 @@ With ``--progress-json`` every event is one JSON object on its own stdout line, 
 training as a subprocess) and for scripts::
 
     {"event": "start", "run": "<run folder>"}
+    {"event": "baseline", "metric": "dice", "metrics": {...}}   (the starting model, before epoch 1)
     {"event": "progress", "fraction": 0.42, "message": "epoch 3: loss 0.812"}
     {"event": "epoch", "epoch": 3, "loss": 0.81, "metric": "dice", "val_score": 0.74, "metrics": {...},
      "seconds_left": 95.0, ...}
@@ -121,6 +122,9 @@ def run(args: argparse.Namespace, progress_json: bool = False) -> int:
             callbacks=[lambda record: emit(_epoch_event(record))],
             resume=args.resume,
             on_start=lambda path: (run_dir.append(path), emit({"event": "start", "run": str(path)})),
+            on_baseline=lambda metric, metrics: emit(
+                {"event": "baseline", "metric": metric, "metrics": metrics}
+            ),
         )
     except Cancelled:
         emit({"event": "cancelled", "run": str(run_dir[0]) if run_dir else None})

@@ -75,6 +75,8 @@ class RunResult:
 
 
 EpochCallback = Callable[[EpochRecord], None]
+BaselineCallback = Callable[[str, dict[str, float]], None]
+"""Told the primary metric's name and the starting network's validation metrics."""
 
 
 def fine_tune(
@@ -86,10 +88,13 @@ def fine_tune(
     cancel: CancelToken | None = None,
     callbacks: Sequence[EpochCallback] = (),
     objective: Objective | None = None,
+    on_baseline: BaselineCallback | None = None,
 ) -> RunResult:
     """Train ``model.network`` in place on ``cases``; resume from ``run_dir``'s checkpoint when there is one.
 
     ``objective`` says what to train for; ``None`` is segmentation (Dice-CE, validation Dice).
+    ``on_baseline(metric, metrics)`` is told the starting network's validation metrics before the
+    first epoch (and again on resume), so a live plot can show where training started.
 
     Raises :class:`~medview.core.progress.Cancelled` when ``cancel`` is set; the checkpoint of the last
     finished epoch stays in ``run_dir`` for :func:`fine_tune` to resume from. Under ``torchrun`` each
@@ -98,6 +103,7 @@ def fine_tune(
     """
     objective = objective or SegmentationObjective()
     run = _Run(config, model, objective, cases, Path(run_dir), cancel or CancelToken(), callbacks, progress)
+    run.on_baseline = on_baseline
     return run.execute()
 
 
@@ -117,6 +123,7 @@ class _Run:
     def __init__(self, config, model, objective, cases, run_dir, cancel, callbacks, progress) -> None:
         self.config, self.model, self.objective, self.run_dir = config, model, objective, run_dir
         self.cancel, self.callbacks, self.progress = cancel, callbacks, progress
+        self.on_baseline: BaselineCallback | None = None
         device = training_device(config.device)
         self.distributed = ddp.init_from_env(device)
         self.device = ddp.process_device(device, self.distributed)
@@ -155,6 +162,8 @@ class _Run:
         if not self._resume():
             self.progress(0.0, "validating the starting model")
             self.state["metrics_before"] = self._validate()
+        if self.on_baseline is not None and self.distributed.is_writer:
+            self.on_baseline(self.objective.metric, self.state["metrics_before"])
         started = time.monotonic() - self.state["seconds"]
         stop_reason = "completed"
         while self.state["epoch"] < (self.config.epochs or math.inf):

@@ -22,7 +22,7 @@ from medview.models.weights import load_into
 from medview.training import ddp, versions
 from medview.training.config import TrainingConfig
 from medview.training.dataset import TrainingCase, split_by_case
-from medview.training.loop import EpochCallback, RunResult, fine_tune, training_device
+from medview.training.loop import BaselineCallback, EpochCallback, RunResult, fine_tune, training_device
 from medview.training.objectives import objective_for
 from medview.training.trainable import TrainableModel
 from medview.workspace import Workspace
@@ -46,6 +46,7 @@ def train_in_workspace(
     resume: str | Path | None = None,
     registry: Registry | None = None,
     on_start: Callable[[Path], None] | None = None,
+    on_baseline: BaselineCallback | None = None,
 ) -> TrainingOutcome:
     """Fine-tune ``config.model`` on the workspace's annotated (``done``) cases; publish the best epoch.
 
@@ -55,7 +56,8 @@ def train_in_workspace(
     With ``resume`` (a run folder) the run continues from its last checkpoint with its own
     configuration. A cancel or an error marks the run ``cancelled``/``failed`` and publishes nothing,
     so the model's earlier versions stay as they were. ``on_start`` is told the run folder (on rank 0)
-    as soon as it exists, so a caller can offer to resume it.
+    as soon as it exists, so a caller can offer to resume it; ``on_baseline`` is passed to
+    :func:`~medview.training.loop.fine_tune`.
     """
     workspace_dir = Path(workspace_dir)
     if resume is not None:
@@ -90,6 +92,7 @@ def train_in_workspace(
                 cancel,
                 (log if distributed.is_writer else []) + list(callbacks),
                 objective,
+                on_baseline,
             )
         except Cancelled:
             _finish(workspace, run_dir, run_id, "cancelled", distributed)

@@ -57,8 +57,12 @@ def test_a_short_run_plots_each_epoch_and_publishes_a_version(qtbot, panel):
     assert [event["epoch"] for event in panel.history] == [1, 2]
     (line,) = panel._loss_plot.axes.get_lines()
     assert list(line.get_xdata()) == [1, 2]
-    assert panel._start.isEnabled() and not panel._resume.isEnabled()
     card = versions.find_version(panel.workspace, TINY_MODEL, "0.1.0+ft1").card
+    assert panel.baseline == card["metrics_before"]["dice"]  # the dashed "before" line
+    assert (
+        list(panel._baseline_line.get_ydata()) == [panel.baseline] * 2 and panel._baseline_line.get_visible()
+    )
+    assert panel._start.isEnabled() and not panel._resume.isEnabled()
     assert card["config"]["learning_rate"] == 0.002 and card["config"]["validation_fraction"] == 0.4
     assert len(card["data"]["validation"]) == 1  # 40% of 3 cases, rounded
 

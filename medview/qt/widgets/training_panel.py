@@ -67,6 +67,7 @@ class TrainingPanel(QWidget):
         self._buffer = b""
         self._run_dir: str | None = None
         self.history: list[dict] = []
+        self.baseline: float | None = None  # the starting model's validation score
 
         self._workspace = QLineEdit()
         self._workspace.setPlaceholderText("workspace folder")
@@ -123,6 +124,9 @@ class TrainingPanel(QWidget):
         self._dice_plot = PlotCanvas(self, layout=None)
         self._loss_line = _curve(self._loss_plot, "training loss")
         self._score_line = _curve(self._dice_plot, "validation score")
+        self._baseline_line = self._dice_plot.axes.axhline(
+            0.0, color="grey", linestyle="--", linewidth=1, label="before", visible=False
+        )
         self._versions = QLabel("")
         self._versions.setWordWrap(True)
         self._layout(browse)
@@ -224,6 +228,7 @@ class TrainingPanel(QWidget):
 
     def _launch(self, arguments: list[str]) -> None:
         self.history = []
+        self.baseline = None
         self._plot()
         self._buffer = b""
         process = QProcess(self)
@@ -250,6 +255,9 @@ class TrainingPanel(QWidget):
         kind = event["event"]
         if kind == "start":
             self._run_dir = event["run"]
+        elif kind == "baseline":
+            self.baseline = event["metrics"][event["metric"]]
+            self._plot()
         elif kind == "progress":
             self._bar.setValue(int(event["fraction"] * _PROGRESS_STEPS))
             if not self.history:
@@ -298,12 +306,15 @@ class TrainingPanel(QWidget):
         epochs = [event["epoch"] for event in self.history]
         metric = self.history[-1]["metric"] if self.history else "score"
         self._dice_plot.axes.set_title(f"validation {metric_title(metric)}", fontsize=9)
+        self._baseline_line.set_visible(self.baseline is not None)
+        if self.baseline is not None:  # dashed: where the model started, so a gain is seen at once
+            self._baseline_line.set_ydata([self.baseline, self.baseline])
         for canvas, line, key in (
             (self._loss_plot, self._loss_line, "loss"),
             (self._dice_plot, self._score_line, "val_score"),
         ):
             line.set_data(epochs, [event[key] for event in self.history])
-            canvas.axes.relim()
+            canvas.axes.relim(visible_only=True)
             canvas.axes.autoscale_view()
             canvas.draw_idle()
 
