@@ -1,7 +1,8 @@
 """``medview demo --out DIR [--cases N] [--seed S]``: write demo cases to disk as ordinary files.
 
-``medview demo --workspace DIR [--cases N]`` instead makes a workspace of N (default 15) annotated
-demo CTs of the "new site" domain, ready for ``medview train --model ct-unet3d``.
+``medview demo --workspace DIR [--cases N] [--radiographs M]`` instead makes a workspace of N
+(default 15) annotated demo CTs of the "new site" domain, ready for ``medview train --model
+ct-unet3d``, and M (default 15) radiographs with their nodule boxes, for ``--model nodule-detector``.
 
 Files layout: ``DIR/ct/<name>_image.nii.gz`` with ``<name>_truth.nii.gz`` (+ ``.labels.json``),
 ``DIR/radiograph/<name>_image.tif`` with ``<name>_boxes.json``, ``DIR/tile/<name>_image.png`` with
@@ -24,16 +25,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument("--workspace", type=Path, help="new folder: a workspace of annotated demo CTs")
     parser.add_argument("--cases", type=int, help="cases of each kind (default 1; 15 for --workspace)")
     parser.add_argument("--seed", type=int, help="seed; the same seed gives the same cases")
+    parser.add_argument(
+        "--radiographs", type=int, help="with --workspace: radiographs with boxes (default 15)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.workspace is not None:
-        from medview.workspace.demo_workspace import DEMO_CASES, FIRST_SEED, make_demo_workspace
+        from medview.workspace.demo_workspace import (
+            DEMO_CASES,
+            DEMO_RADIOGRAPHS,
+            FIRST_SEED,
+            make_demo_workspace,
+        )
 
         folder = make_demo_workspace(
             args.workspace,
             DEMO_CASES if args.cases is None else args.cases,
             FIRST_SEED if args.seed is None else args.seed,
+            DEMO_RADIOGRAPHS if args.radiographs is None else args.radiographs,
         )
         print(f"demo workspace: {folder}")
         return 0

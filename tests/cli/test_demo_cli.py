@@ -57,14 +57,19 @@ def test_bad_case_count_is_refused(capsys, tmp_path):
 def test_demo_workspace_holds_annotated_new_site_cases(tmp_path, capsys):
     from medview.workspace import Workspace
 
-    assert main(["demo", "--workspace", str(tmp_path / "ws"), "--cases", "2"]) == 0
+    command = ["demo", "--workspace", str(tmp_path / "ws"), "--cases", "2", "--radiographs", "2"]
+    assert main(command) == 0
     assert "demo workspace:" in capsys.readouterr().out
     with Workspace.open(tmp_path / "ws") as workspace:
         cases = workspace.cases()
-        annotated = workspace.list_annotated_cases()
-        scan = open_scan(cases[0].path)
-    assert [case.name for case in cases] == ["site-b-ct01", "site-b-ct02"]
-    assert len(annotated) == 2 and all(case.status == "done" for case in cases)
-    assert scan.spatial_shape == (64, 96, 96)
+        labelled = workspace.list_annotated_cases()
+        boxed = workspace.list_annotated_cases(kind="boxes")
+        ct, radiograph = open_scan(cases[0].path), open_scan(cases[2].path)
+    assert [case.name for case in cases] == ["site-b-ct01", "site-b-ct02", "chest-xr01", "chest-xr02"]
+    assert all(case.status == "done" for case in cases)
+    assert [case.name for case, _ in labelled] == ["site-b-ct01", "site-b-ct02"]
+    assert [case.name for case, _ in boxed] == ["chest-xr01", "chest-xr02"]
+    assert ct.spatial_shape == (64, 96, 96)
+    assert radiograph.spatial_shape == (256, 256) and radiograph.spacing == pytest.approx((1.6, 1.6))
     assert main(["demo", "--workspace", str(tmp_path / "ws")]) == 2
     assert "is not empty" in capsys.readouterr().err
