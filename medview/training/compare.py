@@ -10,7 +10,6 @@ with its bootstrap interval.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from medview.models.network_plugin import NetworkPlugin
 from medview.models.registry import Registry
 from medview.training import versions
 from medview.training.runner import version_plugin
-from medview.workspace import Workspace
+from medview.workspace import Workspace, read_class
 
 PREDICTED = "model"
 DETECTION_IOU = 0.3
@@ -186,8 +185,7 @@ def _score_classification(
     workspace: Workspace, case_id: str, scan: Scan, prediction: Prediction
 ) -> dict[str, float]:
     """1 when the most probable class is the annotated one, else 0 (their mean is the accuracy)."""
-    document = json.loads(Path(_annotation(workspace, case_id, "class")).read_text(encoding="utf-8"))
-    truth = document["class"]
+    truth = read_class(_annotation(workspace, case_id, "class"))
     names = prediction.class_names
     if truth not in names:
         raise InputError(f"case {case_id!r} is annotated {truth!r}, not a class of {prediction.info.name!r}")

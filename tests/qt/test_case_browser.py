@@ -2,12 +2,13 @@ import numpy as np
 import pytest
 from napari.components import ViewerModel
 from napari.layers import Image, Labels
+from qtpy.QtWidgets import QPushButton
 
 from medview.core.labels import preset
 from medview.io import write_scan
 from medview.qt.widgets.annotation_panel import CASE_KEY, AnnotationPanel
 from medview.qt.widgets.case_browser import CaseBrowser
-from medview.workspace import Workspace
+from medview.workspace import Workspace, read_class
 
 pytestmark = pytest.mark.gui
 
@@ -83,3 +84,33 @@ def test_reopening_a_case_shows_its_newest_version(qtbot, workspace_with_scans):
     browser.open_case(case)
     qtbot.waitUntil(lambda: viewer.layers.selection.active is not layer, timeout=20000)
     assert viewer.layers.selection.active.data[3, 3, 3] == 2
+
+
+def test_the_open_case_gets_a_class_a_classifier_can_train_on(qtbot, tmp_path):
+    from qtpy.QtCore import Qt
+
+    from medview.demo import make_radiograph
+    from medview.models.registry import Registry
+    from medview.training.objectives import objective_for
+
+    with Workspace.create(tmp_path / "ws") as workspace:
+        case = workspace.add_case(write_scan(make_radiograph(3, (64, 64)).scan, tmp_path / "patch.nii.gz"))
+    registry = Registry.discover()
+    browser = CaseBrowser(ViewerModel(), registry=registry)
+    qtbot.addWidget(browser)
+    browser.open_workspace(tmp_path / "ws")
+    texts = [browser._classes.itemText(i) for i in range(browser._classes.count())]
+    assert texts == ["no nodule (patch-classifier)", "nodule (patch-classifier)"]
+
+    browser.open_case(case)
+    qtbot.waitUntil(lambda: browser.current is not None, timeout=20_000)
+    browser._classes.setCurrentIndex(1)
+    set_class = next(b for b in browser.findChildren(QPushButton) if b.text() == "Set class of case")
+    qtbot.mouseClick(set_class, Qt.MouseButton.LeftButton)
+
+    assert browser.rows == [("patch", "done", "0")]
+    with Workspace.open(tmp_path / "ws") as workspace:
+        (version,) = workspace.annotations(case.id, "class")
+        assert read_class(version.path) == "nodule"
+    choices = objective_for(registry.get("patch-classifier")).choices(tmp_path / "ws")
+    assert [(c.case_id, c.detail) for c in choices] == [("patch", "class v1")]

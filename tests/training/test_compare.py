@@ -98,3 +98,32 @@ def test_compare_cli_prints_json_and_refuses_an_unknown_version(
     assert main(command + ["--version", "0.1.0+ft9"]) == 2
     err = capsys.readouterr().err
     assert "no fine-tuned version '0.1.0+ft9'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_classifier_versions_are_compared_by_whether_each_case_is_classified_right(tmp_path: Path):
+    from training_fixtures import make_class_workspace
+
+    from medview.training.config import TrainingConfig
+    from medview.training.runner import train_in_workspace
+    from medview.workspace import read_class
+
+    workspace = make_class_workspace(tmp_path / "classes")
+    train_in_workspace(
+        workspace, TrainingConfig("patch-classifier", epochs=1, validation_fraction=0.4, device="cpu")
+    )
+
+    result = compare_versions(workspace, "patch-classifier")
+
+    assert result.overall.metric == "accuracy" and result.overall.scored == 3
+    registry = Registry.discover()
+    base = registry.get("patch-classifier")
+    tuned = version_plugin(base, versions.find_version(workspace, "patch-classifier", "1.0.0+ft1"))
+    with Workspace.open(workspace) as opened:
+        for row in result.overall.cases:
+            scan = open_scan(opened.case(row.case).path)
+            truth = read_class(opened.annotations(row.case, "class")[-1].path)
+            for plugin, score in ((base, row.old), (tuned, row.new)):
+                prediction = plugin.predict(scan)
+                assert score == float(
+                    prediction.class_names[int(np.argmax(prediction.probabilities))] == truth
+                )

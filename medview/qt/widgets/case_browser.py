@@ -1,5 +1,6 @@
 """The case browser: a workspace's cases with their status; open one, open the next unlabelled one,
-import a folder of scans, mark a case done.
+import a folder of scans, mark a case done, give the open case its class (one of an installed
+classification model's classes: what that model fine-tunes on).
 
 Opening a case loads its scan and newest annotation (or a new empty one) in a worker and adds
 them as layers; the labels layer carries ``{"workspace", "case_id"}`` under
@@ -18,6 +19,7 @@ from napari.components import ViewerModel
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QGridLayout,
     QLabel,
@@ -32,6 +34,7 @@ from medview.core.progress import CancelToken, ProgressCallback
 from medview.core.provenance import Provenance
 from medview.core.scan import LabelMap, Scan
 from medview.io.writers import label_table_path
+from medview.models.registry import Registry
 from medview.qt.bridge import add_scan, label_map_layer_data
 from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.task_bar import TaskBar
@@ -43,7 +46,9 @@ _STATUS_TEXT = {"unlabelled": "unlabelled", "in_progress": "in progress", "done"
 class CaseBrowser(QWidget):
     """Lists the cases of one workspace; see the module docstring."""
 
-    def __init__(self, viewer: ViewerModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, viewer: ViewerModel, parent: QWidget | None = None, registry: Registry | None = None
+    ) -> None:
         super().__init__(parent)
         self.viewer = viewer
         self.directory: Path | None = None
@@ -72,8 +77,24 @@ class CaseBrowser(QWidget):
             button.setToolTip(tip)
             button.clicked.connect(slot)
             layout.addWidget(button, 1 + index // 2, index % 2)
-        layout.addWidget(self._table, 3, 0, 1, 2)
-        layout.addWidget(self.task_bar, 4, 0, 1, 2)
+        self._classes = QComboBox()
+        self._classes.setToolTip("Classes of the installed classification models")
+        self._class_tables: dict[str, LabelTable] = {}
+        for plugin in (Registry.discover() if registry is None else registry).plugins:
+            if plugin.info.task == "classification":
+                self._class_tables[plugin.info.name] = plugin.info.labels
+                for label in plugin.info.labels:
+                    self._classes.addItem(
+                        f"{label.name} ({plugin.info.name})", (plugin.info.name, label.name)
+                    )
+        set_class = QPushButton("Set class of case")
+        set_class.setToolTip("Store this class for the whole open case and mark it done")
+        set_class.clicked.connect(lambda: self.set_case_class(*self._classes.currentData()))
+        set_class.setEnabled(self._classes.count() > 0)
+        layout.addWidget(self._classes, 3, 0)
+        layout.addWidget(set_class, 3, 1)
+        layout.addWidget(self._table, 4, 0, 1, 2)
+        layout.addWidget(self.task_bar, 5, 0, 1, 2)
 
     @property
     def rows(self) -> list[tuple[str, str, str]]:
@@ -142,6 +163,18 @@ class CaseBrowser(QWidget):
             return
         with Workspace.open(self.directory) as workspace:
             workspace.set_status(self.current.id, status)
+        self.refresh()
+
+    def set_case_class(self, model: str, class_name: str) -> None:
+        """Store ``class_name`` (a class of classification model ``model``) as the open case's class, a
+        new ``class`` version drawn by the user, and mark the case done: a class covers the whole case."""
+        if self.directory is None or self.current is None:
+            self._title.setText("Open a case first, then set its class.")
+            return
+        with Workspace.open(self.directory) as workspace:
+            workspace.save_class(self.current.id, class_name, self._class_tables[model], Provenance.drawn())
+            workspace.set_status(self.current.id, "done")
+        self._title.setText(f"Case {self.current.id}: class {class_name!r} (done)")
         self.refresh()
 
     def _show_case(self, case: Case, scan: Scan, label_map: LabelMap) -> None:
