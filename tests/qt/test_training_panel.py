@@ -65,6 +65,10 @@ def test_a_short_run_plots_each_epoch_and_publishes_a_version(qtbot, panel):
     assert panel._start.isEnabled() and not panel._resume.isEnabled()
     assert card["config"]["learning_rate"] == 0.002 and card["config"]["validation_fraction"] == 0.4
     assert len(card["data"]["validation"]) == 1  # 40% of 3 cases, rounded
+    held_out = [
+        panel._cases.item(i).text() for i in range(3) if panel._cases.item(i).text().endswith("· validation")
+    ]
+    assert len(held_out) == 1 and held_out[0].startswith(next(iter(card["data"]["validation"])))
 
 
 def test_stop_keeps_earlier_versions_and_offers_resume(qtbot, panel):

@@ -279,6 +279,7 @@ class TrainingPanel(QWidget):
                 f"({event['epochs']} epochs, {event['stop_reason']})"
             )
             self._run_dir = None
+            self._mark_validation_cases(event["validation_cases"])
             self._show_versions()
             self.version_published.emit(self._model.currentData(), event["version"])
         elif kind == "cancelled":
@@ -323,6 +324,13 @@ class TrainingPanel(QWidget):
         published = versions.list_versions(directory, model) if directory and model else []
         names = ", ".join(version.version for version in published) or "none yet"
         self._versions.setText(f"Fine-tuned versions: {names}")
+
+    def _mark_validation_cases(self, case_ids: list[str]) -> None:
+        """Tag the cases the run held out, so the user sees which ones the comparison is about."""
+        for row in range(self._cases.count()):
+            item = self._cases.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) in case_ids:
+                item.setText(f"{item.text()} · validation")
 
     def _set_running(self, running: bool) -> None:
         self._start.setEnabled(not running)
