@@ -300,7 +300,8 @@ class MainWindow(QMainWindow):
     def _connect_training_to_models(self) -> None:
         """A version the training panel publishes is listed in the model panel at once, and the metrics
         panel compares it with its base on the run's validation cases (its tab raised to show it). An
-        annotation saved into the training workspace is listed among the cases to train on."""
+        annotation saved into the training workspace is listed among the cases to train on, and Start
+        saves the open case's unsaved edits first, so what the user sees is what trains."""
         models, training = self.panels.get("Models"), self.panels.get("Train")
         metrics = self.panels.get("Metrics")
         if training is None:
@@ -311,12 +312,30 @@ class MainWindow(QMainWindow):
             )
         annotate = self.panels.get("Annotate")
         if annotate is not None:
+            waiting_to_start: list[bool] = []
+
+            def save_open_case_first() -> bool:
+                unsaved = annotate.unsaved_case()
+                if unsaved is None or training.workspace != Path(unsaved[0]) or annotate.task_bar.busy:
+                    return False
+                waiting_to_start.append(True)
+                annotate.save()
+                return True
 
             def list_saved_case(workspace: str, case_id: str) -> None:
                 if training.workspace is not None and Path(workspace) == training.workspace:
                     training.refresh_cases()  # a case in progress now trains on its annotated slices
+                if waiting_to_start:
+                    waiting_to_start.clear()
+                    training.start()
 
+            def save_ended(outcome: str) -> None:
+                if outcome != "done":
+                    waiting_to_start.clear()  # a failed save must not start a run later
+
+            training.before_start = save_open_case_first
             annotate.saved_to_workspace.connect(list_saved_case)
+            annotate.task_bar.finished.connect(save_ended)
         if metrics is not None:
 
             def compare(model: str, version: str) -> None:

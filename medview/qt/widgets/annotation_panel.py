@@ -92,6 +92,7 @@ class AnnotationPanel(QWidget):
         self.editor: AnnotationEditor | None = None
         self.autosave: AutosaveDriver | None = None
         self.draft: Draft | None = None
+        self._saved_revision: int | None = None
         self._build()
         viewer.layers.selection.events.active.connect(self._on_active_layer)
         self._on_active_layer()
@@ -127,6 +128,7 @@ class AnnotationPanel(QWidget):
         layer.metadata[LABEL_MAP_KEY] = label_map
         scan = self._scan_for(label_map)
         self.editor = AnnotationEditor(label_map, scan)
+        self._saved_revision = self.editor.revision
         self.editor.add_listener(lambda region: layer.refresh())
         self.editor.add_listener(lambda region: self._update_undo_buttons())
         layer.events.paint.connect(self._on_napari_paint)
@@ -138,6 +140,16 @@ class AnnotationPanel(QWidget):
         self._set_brush()
         self._offer_draft(case[0], case[1])
         self._update_undo_buttons()
+
+    def unsaved_case(self) -> tuple[str, str] | None:
+        """``(workspace, case id)`` of the edited workspace case when it has edits not yet saved as a
+        version (drafts do not count), else ``None``."""
+        if self.editor is None or self.layer is None or CASE_KEY not in self.layer.metadata:
+            return None
+        if self.editor.revision == self._saved_revision:
+            return None
+        case = self.layer.metadata[CASE_KEY]
+        return str(case["workspace"]), str(case["case_id"])
 
     def new_annotation(self) -> Labels | None:
         """Add an empty annotation for the selected scan, with the chosen preset's label table."""
@@ -246,6 +258,7 @@ class AnnotationPanel(QWidget):
         def saved(saved_path: Path) -> None:
             if self.autosave is not None and editor is self.editor:
                 self.autosave.autosaver.clear(revision)
+                self._saved_revision = revision
             self._say(f"Saved {saved_path}")
             if case is not None and path is None:
                 self.saved_to_workspace.emit(str(case["workspace"]), str(case["case_id"]))

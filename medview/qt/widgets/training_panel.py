@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from matplotlib.lines import Line2D
@@ -68,6 +69,9 @@ class TrainingPanel(QWidget):
         self._run_dir: str | None = None
         self.history: list[dict] = []
         self.baseline: float | None = None  # the starting model's validation score
+        self.before_start: Callable[[], bool] | None = None
+        """Asked by :meth:`start` first; True means it has deferred the start and will call it again
+        (the main window saves the open case's unsaved annotation this way, so it trains too)."""
 
         self._workspace = QLineEdit()
         self._workspace.setPlaceholderText("workspace folder")
@@ -164,7 +168,13 @@ class TrainingPanel(QWidget):
         self._budget_unit.setCurrentText(unit)
 
     def refresh_cases(self) -> None:
-        """List the workspace cases the chosen model can learn from, all ticked."""
+        """List the workspace cases the chosen model can learn from; a case the user unticked stays
+        unticked, every other one is ticked."""
+        unticked = {
+            self._cases.item(i).data(Qt.ItemDataRole.UserRole)
+            for i in range(self._cases.count())
+            if self._cases.item(i).checkState() != Qt.CheckState.Checked
+        }
         self._cases.clear()
         directory = self._workspace.text().strip()
         objective = self._objectives.get(self._model.currentData())
@@ -180,7 +190,8 @@ class TrainingPanel(QWidget):
             item = QListWidgetItem(f"{choice.name} ({choice.detail})")
             item.setData(Qt.ItemDataRole.UserRole, choice.case_id)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
+            checked = choice.case_id not in unticked
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self._cases.addItem(item)
         self._status.setText(f"{len(choices)} annotated cases")
         self._show_versions()
@@ -196,6 +207,9 @@ class TrainingPanel(QWidget):
 
     def start(self) -> None:
         """Start a new run with the chosen model, cases and budget."""
+        if self.before_start is not None and self.before_start():
+            self._status.setText("Saving the open case's annotation first…")
+            return
         cases = [
             self._cases.item(i).data(Qt.ItemDataRole.UserRole)
             for i in range(self._cases.count())
