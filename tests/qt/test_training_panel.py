@@ -86,6 +86,18 @@ def test_stop_keeps_earlier_versions_and_offers_resume(qtbot, panel):
     assert versions.run_status(panel._run_dir)["status"] == "cancelled"
 
 
+def test_closing_the_panel_stops_the_run_and_keeps_it_resumable(qtbot, panel):
+    panel.set_budget(500, "epochs")
+    qtbot.mouseClick(panel._start, _left())
+    qtbot.waitUntil(lambda: len(panel.history) >= 1, timeout=RUN_TIMEOUT_MS)
+    run_dir = panel._run_dir
+
+    panel.close()
+
+    assert versions.run_status(run_dir)["status"] == "cancelled"
+    assert versions.list_versions(panel.workspace, TINY_MODEL) == []
+
+
 def test_models_with_an_objective_are_offered_with_the_cases_they_learn_from(qtbot, panel, tmp_path):
     offered = [panel._model.itemData(i) for i in range(panel._model.count())]
     assert {TINY_MODEL, "ct-unet3d", "nodule-detector", "patch-classifier"} <= set(offered)

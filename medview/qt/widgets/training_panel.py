@@ -17,6 +17,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from matplotlib.lines import Line2D
 from napari.components import ViewerModel
@@ -49,6 +50,8 @@ from medview.training.config import TrainingConfig
 from medview.training.objectives import Objective, objective_for
 
 _PROGRESS_STEPS = 1000
+_STOP_WAIT_MS = 15_000
+"""How long closing waits for a stopped run to finish its step and exit."""
 
 
 class TrainingPanel(QWidget):
@@ -232,6 +235,16 @@ class TrainingPanel(QWidget):
             self._status.setText("Stopping…")
             self._stop.setEnabled(False)
             self._process.terminate()
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
+        """Closing the window stops a run as Stop does (it stays resumable), waiting for it to end."""
+        process = self._process
+        if process is not None:
+            process.terminate()
+            if not process.waitForFinished(_STOP_WAIT_MS):
+                process.kill()  # the checkpoint of the last finished epoch is still there
+                process.waitForFinished(_STOP_WAIT_MS)
+        super().closeEvent(event)
 
     def resume(self) -> None:
         """Continue the last stopped run from its checkpoint."""
