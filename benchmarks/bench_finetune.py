@@ -1,10 +1,11 @@
 """Fine-tune the bundled CT U-Net on 5 annotated cases of the demo's shifted domain for 3 minutes.
 
-The workspace holds 7 shifted-domain demo CTs (contrast-enhanced liver, hyperdense lesions, more
-noise) at the network's grid; 5 train and 2 validate (split by case). Prints one JSON line: mean
-validation Dice over the classes before (the bundled version) and after (the new version), and the time;
-``compare_through_plugin`` is ``medview compare`` on the same validation cases (both versions run
-through the plugin, as a user would).
+The workspace is ``medview demo --workspace``'s with 7 shifted-domain demo CTs (contrast-enhanced
+liver, hyperdense lesions, more noise) at the network's grid and no radiographs; 5 train and 2
+validate (split by case). Prints one JSON line: mean validation Dice over the classes before (the
+bundled version) and after (the new version), and the time; ``compare_through_plugin`` is
+``medview compare`` on the same validation cases (both versions run through the plugin, as a user
+would).
 
 Run: ``nice .venv/bin/python benchmarks/bench_finetune.py [--minutes 3]`` (needs the bundled weights:
 ``python -m medview_plugins.ct_unet3d.train``).
@@ -19,17 +20,14 @@ import time
 from pathlib import Path
 
 import torch
-from medview_plugins.ct_unet3d.data import SHAPE
 
-from medview.demo import make_ct
-from medview.io import write_label_map, write_scan
 from medview.training.compare import compare_versions
 from medview.training.config import TrainingConfig
 from medview.training.runner import train_in_workspace
-from medview.workspace import Workspace
+from medview.workspace.demo_workspace import make_demo_workspace
 
 MODEL = "ct-unet3d"
-SEEDS = tuple(range(300, 307))
+CASES = 7
 
 
 def main() -> None:
@@ -38,13 +36,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as folder:
-        workspace = make_workspace(Path(folder))
+        workspace = make_demo_workspace(Path(folder) / "workspace", cases=CASES, radiographs=0)
         config = TrainingConfig(
             MODEL,
             epochs=None,
             minutes=args.minutes,
             device="cpu",
-            validation_fraction=2 / len(SEEDS),
+            validation_fraction=2 / CASES,
             learning_rate=1e-3,
             batch_size=1,
             samples_per_case=4,
@@ -86,19 +84,6 @@ def main() -> None:
             }
         )
     )
-
-
-def make_workspace(folder: Path) -> Path:
-    """A workspace of shifted-domain demo CTs with their ground truth as annotations."""
-    directory = folder / "workspace"
-    with Workspace.create(directory) as workspace:
-        for seed in SEEDS:
-            case = make_ct(seed, SHAPE, domain="shifted")
-            scan_path, labels_path = folder / f"ct{seed}.nii.gz", folder / f"ct{seed}-labels.nii.gz"
-            write_scan(case.scan, scan_path)
-            write_label_map(case.truth, labels_path)
-            workspace.add_case(scan_path, labels=labels_path)
-    return directory
 
 
 def _rounded(metrics: dict[str, float]) -> dict[str, float]:

@@ -76,6 +76,7 @@ def compare_versions(
             the one ``version`` was fine-tuned from.
         cases: workspace case ids; by default the validation cases of the run that made ``version``.
     """
+    Workspace.open(workspace_dir).close()  # not a workspace: say so before looking for versions in it
     plugin = (registry or Registry.discover()).get(model)
     new = _published(workspace_dir, model, version)
     card = new.card

@@ -42,6 +42,8 @@ def make_demo_workspace(
     directory = Path(directory)
     if cases < 2:
         raise InputError(f"a demo workspace needs at least 2 cases (one validates), got {cases}")
+    if directory.exists() and not directory.is_dir():
+        raise InputError("exists and is not a folder", directory)
     if directory.exists() and any(directory.iterdir()):
         raise InputError("is not empty: choose a new or empty folder for the demo workspace", directory)
     with Workspace.create(directory) as workspace, tempfile.TemporaryDirectory() as sources:

@@ -73,3 +73,9 @@ def test_demo_workspace_holds_annotated_new_site_cases(tmp_path, capsys):
     assert radiograph.spatial_shape == (256, 256) and radiograph.spacing == pytest.approx((1.6, 1.6))
     assert main(["demo", "--workspace", str(tmp_path / "ws")]) == 2
     assert "is not empty" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("x")
+    assert main(["demo", "--workspace", str(tmp_path / "a-file")]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == f"medview: error: {tmp_path / 'a-file'}: exists and is not a folder"
+    )

@@ -88,9 +88,10 @@ def test_training_from_the_window_ends_with_the_comparison_in_the_metrics_panel(
     window.close()
 
 
-def test_the_open_scans_saved_slices_join_the_training_cases(qtbot, workspace: Path, tmp_path: Path):
-    """Open an unlabelled case, paint two slices, save: the Train panel offers its annotated slices."""
-    import numpy as np
+@pytest.fixture
+def open_new_case(qtbot, workspace: Path, tmp_path: Path):
+    """A shown main window training ``tiny-ct`` in the workspace, with a new unlabelled case added and
+    opened for annotation; returns the window and the case."""
     from training_fixtures import TINY_SHAPE
 
     from medview.demo import make_ct
@@ -113,6 +114,16 @@ def test_the_open_scans_saved_slices_join_the_training_cases(qtbot, workspace: P
     qtbot.waitUntil(
         lambda: annotate.layer is not None and CASE_KEY in annotate.layer.metadata, timeout=20_000
     )
+    yield window, case
+    window.close()
+
+
+def test_the_open_scans_saved_slices_join_the_training_cases(qtbot, workspace: Path, open_new_case):
+    """Paint two slices of the open case and save: the Train panel offers its annotated slices."""
+    import numpy as np
+
+    window, case = open_new_case
+    annotate, training = window.panels["Annotate"], window.panels["Train"]
 
     annotate.layer.data[10:12, 15:25, 15:25] = 3  # "liver" in the demo label table
     with qtbot.waitSignal(annotate.saved_to_workspace, timeout=20_000):
@@ -123,35 +134,16 @@ def test_the_open_scans_saved_slices_join_the_training_cases(qtbot, workspace: P
     with Workspace.open(workspace) as opened:
         saved = opened.latest_labels(case.id).array
     assert np.flatnonzero(saved.reshape(len(saved), -1).any(axis=1)).tolist() == [10, 11]
-    window.close()
 
 
-def test_start_saves_the_open_cases_new_strokes_so_they_train(qtbot, workspace: Path, tmp_path: Path):
+def test_start_saves_the_open_cases_new_strokes_so_they_train(qtbot, workspace: Path, open_new_case):
     """Paint on the open case and press Start without saving: the strokes are saved, then the run starts."""
     from qtpy.QtCore import Qt
-    from training_fixtures import TINY_SHAPE
 
-    from medview.demo import make_ct
-    from medview.io import write_scan
-    from medview.qt.app import MainWindow
-    from medview.qt.widgets.annotation_panel import CASE_KEY
-
-    scan_path = write_scan(make_ct(12, TINY_SHAPE, domain="shifted").scan, tmp_path / "painted.nii.gz")
-    with Workspace.open(workspace) as opened:
-        case = opened.add_case(scan_path)
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    browser, annotate, training = window.panels["Cases"], window.panels["Annotate"], window.panels["Train"]
-    browser.open_workspace(workspace)
-    training.set_workspace(workspace)
-    training._model.setCurrentIndex(training._model.findData(TINY_MODEL))
+    window, case = open_new_case
+    annotate, training = window.panels["Annotate"], window.panels["Train"]
     training._cases.item(0).setCheckState(Qt.CheckState.Unchecked)  # the user leaves one case out
     training.set_budget(500, "epochs")
-    browser.open_case(case)
-    qtbot.waitUntil(
-        lambda: annotate.layer is not None and CASE_KEY in annotate.layer.metadata, timeout=20_000
-    )
     assert annotate.unsaved_case() is None
     annotate.editor.paint((12, 20, 20), 30.0, 3, plane_axis=0)  # "liver" in the demo label table
     assert annotate.unsaved_case() == (str(workspace), case.id)
@@ -165,7 +157,6 @@ def test_start_saves_the_open_cases_new_strokes_so_they_train(qtbot, workspace: 
         for i in range(training._cases.count())
         if training._cases.item(i).checkState() == Qt.CheckState.Checked
     ]
-    assert len(ticked) == 3 and ticked[-1].startswith("painted (in progress")
+    assert len(ticked) == 3 and ticked[-1].startswith("new-patient (in progress")
     training.stop()
     qtbot.waitUntil(lambda: not training.running, timeout=60_000)
-    window.close()

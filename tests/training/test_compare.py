@@ -95,6 +95,8 @@ def test_compare_cli_prints_json_and_refuses_an_unknown_version(
     assert document["difference"]["value"] == pytest.approx(
         document["cases"][0]["new"] - document["cases"][0]["old"]
     )
+    assert main(["compare", "--workspace", str(workspace_dir.parent / "nowhere"), "--model", TINY_MODEL]) == 2
+    assert "not a medview workspace" in capsys.readouterr().err
     assert main(command + ["--version", "0.1.0+ft9"]) == 2
     err = capsys.readouterr().err
     assert "no fine-tuned version '0.1.0+ft9'" in err and len(err.strip().splitlines()) == 1
