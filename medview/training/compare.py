@@ -18,7 +18,6 @@ import numpy as np
 
 from medview.annotations.nifti import load_nifti
 from medview.core.errors import InputError
-from medview.core.labels import LabelTable
 from medview.core.progress import CancelToken, ProgressCallback, no_progress
 from medview.core.scan import Scan
 from medview.io import open_scan, read_boxes
@@ -29,6 +28,7 @@ from medview.models.api import ModelPlugin, Prediction
 from medview.models.network_plugin import NetworkPlugin
 from medview.models.registry import Registry
 from medview.training import versions
+from medview.training.objectives.segmentation import case_from_annotation
 from medview.training.runner import version_plugin
 from medview.workspace import Workspace, read_class
 
@@ -155,7 +155,7 @@ def _score_segmentation(
     """Dice of each model class the annotation holds (absent classes are undefined), and their mean."""
     truth_map = load_nifti(_annotation(workspace, case_id, "labels"), scan)
     labels = prediction.info.labels
-    truth = _to_model_values(truth_map.array, truth_map.labels, labels)
+    truth = case_from_annotation(scan, truth_map, labels).label  # the model's values, matched by name
     predicted = np.asarray(prediction.label_map.array)
     scores = {
         f"dice_{label.name}": compute_dice(predicted == label.value, truth == label.value)
@@ -206,12 +206,3 @@ def _annotation(workspace: Workspace, case_id: str, kind: str) -> Path:
     if not human:
         raise InputError(f"case {case_id!r} has no {kind} annotation to compare the versions against")
     return human[-1].path
-
-
-def _to_model_values(array: np.ndarray, table: LabelTable, model_labels: LabelTable) -> np.ndarray:
-    """Relabel an annotation into the model's values by class name; unknown classes become background."""
-    by_name = {label.name: label.value for label in model_labels}
-    lookup = np.zeros(int(array.max()) + 1, np.int32)
-    for value in np.unique(array):
-        lookup[value] = by_name.get(table.name_of(int(value)), 0) if value else 0
-    return lookup[array]
