@@ -89,6 +89,7 @@ def make_ct(seed: int = 0, shape: tuple[int, int, int] = CT_SHAPE, domain: CTDom
         np.clip(image, -1024, 3071).astype(np.int16),
         geometry,
         modality="CT",
+        value_unit="HU",
         name=f"demo-ct-{seed}" + ("" if standard else "-shifted"),
         window=SOFT_TISSUE,
         metadata={"demo": "ct", "seed": seed, "domain": domain},

@@ -2,7 +2,7 @@
 
 Used by ``medview snapshot`` and by reports. Pixels are resampled so that one screen pixel is the
 same physical size along both axes (the true aspect ratio), image linearly and labels
-nearest-neighbour.
+nearest-neighbour; a scan whose spacing is not a positive finite number renders pixel for pixel.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from scipy import ndimage
 from medview.core.scan import LabelMap, Scan, Window
 
 OVERLAY_OPACITY = 0.45
+MAX_SIDE = 8192
+"""Longest side, in screen pixels, that resampling to the true aspect ratio may produce."""
 
 
 def render_slice(
@@ -67,8 +69,13 @@ def _blend(rgb: np.ndarray, labels: np.ndarray, overlay: LabelMap) -> np.ndarray
 
 
 def _to_physical_aspect(rgb: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
-    finest = min(spacing)
-    zoom = [s / finest for s in spacing]
-    if not np.allclose(zoom, 1.0):
-        rgb = ndimage.zoom(rgb, (*zoom, 1), order=1)
+    spacing_array = np.asarray(spacing, dtype=np.float64)
+    if np.all(np.isfinite(spacing_array)) and np.all(spacing_array > 0):
+        zoom = spacing_array / spacing_array.min()
+        # A wildly anisotropic pixel (a damaged header) must not resample to a giant image.
+        largest = max(size * factor for size, factor in zip(rgb.shape[:2], zoom, strict=True))
+        if largest > MAX_SIDE:
+            zoom = np.maximum(zoom * (MAX_SIDE / largest), 1.0 / np.asarray(rgb.shape[:2]))
+        if not np.allclose(zoom, 1.0):
+            rgb = ndimage.zoom(rgb, (*zoom, 1), order=1)
     return np.clip(rgb, 0, 255).astype(np.uint8)

@@ -22,10 +22,11 @@ from pydicom.sr.codedict import codes
 import medview
 from medview.annotations.nifti import AnnotationMismatchError
 from medview.core.errors import InputError
-from medview.core.labels import LabelClass, LabelTable
+from medview.core.labels import LabelClass
 from medview.core.provenance import Provenance
 from medview.core.scan import LabelMap, Scan
 from medview.io.atomic import write_with_atomic
+from medview.io.dicom_seg import read_seg, seg_label_map
 
 _ALGORITHM_TYPE = {"user": "MANUAL", "model": "AUTOMATIC", "model+user": "SEMIAUTOMATIC"}
 
@@ -104,15 +105,14 @@ def write_dicom_seg(label_map: LabelMap, datasets: Sequence[Dataset], path: str 
 def read_dicom_seg(path: str | Path, scan: Scan, datasets: Sequence[Dataset] | None = None) -> LabelMap:
     """Read a DICOM SEG of ``scan`` as a label map on the scan's grid (segment numbers as values).
 
+    Overlapping segments: a voxel shows the later segment (see :func:`medview.io.dicom_seg.seg_label_map`).
+
     Raises:
         AnnotationMismatchError: the SEG segments another series.
         InputError: the file is not a DICOM SEG.
     """
     path = Path(path)
-    try:
-        seg = hd.seg.segread(path)
-    except (InvalidDicomError, ValueError, AttributeError, OSError) as error:
-        raise InputError(f"not a DICOM SEG ({error})", path) from error
+    seg = read_seg(path)
     datasets = source_datasets(scan) if datasets is None else datasets
     uids = [str(dataset.SOPInstanceUID) for dataset in datasets]
     referenced = {str(uid) for _, _, uid in seg.get_source_image_uids()}
@@ -122,17 +122,7 @@ def read_dicom_seg(path: str | Path, scan: Scan, datasets: Sequence[Dataset] | N
             "open the scan it belongs to",
             path,
         )
-    pixels = seg.get_pixels_by_source_instance(
-        source_sop_instance_uids=uids, combine_segments=True, skip_overlap_checks=True, dtype=np.uint16
-    )
-    array = pixels.reshape(scan.spatial_shape)
-    labels = LabelTable(
-        [
-            LabelClass(int(item.SegmentNumber), str(item.SegmentLabel), _colour(item))
-            for item in seg.SegmentSequence
-        ]
-    )
-    return LabelMap(array, scan.geometry, labels, Provenance("import", derived_from=str(path)))
+    return seg_label_map(seg, datasets, scan, path, warnings=[])
 
 
 def _description(number: int, label: LabelClass, provenance: Provenance) -> hd.seg.SegmentDescription:
@@ -158,13 +148,6 @@ def _description(number: int, label: LabelClass, provenance: Provenance) -> hd.s
 def _person_name(user: str) -> str:
     """A DICOM person name for a login name: a single component needs a trailing caret."""
     return user if "^" in user else f"{user}^"
-
-
-def _colour(item: Dataset) -> tuple[int, int, int]:
-    if "RecommendedDisplayCIELabValue" not in item:
-        return (255, 0, 255)
-    red, green, blue = hd.color.CIELabColor.from_dicom_value(item.RecommendedDisplayCIELabValue).to_rgb()
-    return (int(red), int(green), int(blue))
 
 
 def _slice_index(header: Dataset, scan: Scan) -> int:

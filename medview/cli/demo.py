@@ -5,8 +5,9 @@
 ct-unet3d``, and M (default 15) radiographs with their nodule boxes, for ``--model nodule-detector``.
 
 Files layout: ``DIR/ct/<name>_image.nii.gz`` with ``<name>_truth.nii.gz`` (+ ``.labels.json``),
-``DIR/radiograph/<name>_image.tif`` with ``<name>_boxes.json``, ``DIR/tile/<name>_image.png`` with
-``<name>_truth.png``.
+``DIR/radiograph/<name>_image.dcm`` (DICOM DX with its PixelSpacing) with ``<name>_boxes.json``,
+``DIR/tile/<name>_image.tif`` (pyramidal OME-TIFF calibrated in µm) with ``<name>_truth.png``.
+Each reopens with the geometry it was made with, so models give the same results from disk.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 
 NAME = "demo"
 HELP = "write procedurally generated demo cases (CT, radiograph, H&E tile) with ground truth"
-_IMAGE_SUFFIX = {"ct": ".nii.gz", "radiograph": ".tif", "tile": ".png"}
+_IMAGE_SUFFIX = {"ct": ".nii.gz", "radiograph": ".dcm", "tile": ".tif"}
+_TRUTH_SUFFIX = {"ct": ".nii.gz", "tile": ".png"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +65,7 @@ def _write_files(out: Path, count: int, seed: int) -> int:
         folder = out / case.kind
         image_path = write_scan(case.scan, folder / f"{case.name}_image{_IMAGE_SUFFIX[case.kind]}")
         if case.truth is not None:
-            write_label_map(case.truth, folder / f"{case.name}_truth{_IMAGE_SUFFIX[case.kind]}")
+            write_label_map(case.truth, folder / f"{case.name}_truth{_TRUTH_SUFFIX[case.kind]}")
         if case.kind == "radiograph":
             write_boxes(case.boxes, folder / f"{case.name}_boxes.json", case.box_labels, image_path.name)
         print(image_path)

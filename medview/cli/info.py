@@ -1,8 +1,10 @@
 """``medview info PATH [--series UID] [--json]``: what a scan file or DICOM folder holds.
 
 Shape, spacing and origin are in array order (``(z, y, x)``, ``(y, x)`` for 2D, a trailing channel for
-RGB); ``direction`` has one column per array axis. For a slide, ``shape`` and ``spacing`` (µm) are the
-full-resolution level's and ``levels`` lists the pyramid.
+RGB); ``direction`` has one column per array axis. ``units`` is ``mm``, ``um`` (slides) or ``pixel``
+when the file states no pixel size (the spacing of 1 is then no measurement); ``value_unit`` is the
+unit of the pixel values (``HU``...), empty when the file names none. For a slide, ``shape`` and
+``spacing`` are the full-resolution level's and ``levels`` lists the pyramid.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         "dtype": str(scan.array.dtype),
         "spacing": list(scan.geometry.spacing),
         "units": scan.units,
+        "value_unit": scan.value_unit,
         "origin": list(scan.geometry.origin),
         "direction": scan.geometry.direction.tolist(),
         "modality": scan.modality,
@@ -60,10 +63,13 @@ def _as_text(info: dict) -> str:
         f"path       {info['path']}",
         f"modality   {info['modality']}",
         f"shape      {tuple(info['shape'])}  {info['dtype']}" + ("  rgb" if info["rgb"] else ""),
-        f"spacing    {numbers(info['spacing'])} {info['units']}",
+        f"spacing    {numbers(info['spacing'])} "
+        + ("px (pixel size unknown)" if info["units"] == "pixel" else info["units"]),
         f"origin     {numbers(info['origin'])}",
         f"direction  {', '.join(numbers(row) for row in info['direction'])}",
     ]
+    if info["value_unit"]:
+        lines.append(f"values     {info['value_unit']}")
     if info["window"]:
         lines.append(
             f"window     {info['window'][2]}: center {info['window'][0]:g}, width {info['window'][1]:g}"

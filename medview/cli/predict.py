@@ -5,6 +5,13 @@ sidecar), detection a medview boxes JSON, classification a JSON of class probabi
 ``--model`` is a plugin name (see ``medview models``), a TorchScript file with a JSON sidecar, or a
 MONAI bundle folder. ``--workspace DIR --version V`` runs a version fine-tuned in that workspace
 (``medview train``) instead of the plugin's own weights, e.g. ``--model ct-unet3d --version 1.0.0+ft1``.
+
+Before running, the scan is checked against what the model was trained on
+(:func:`medview.models.api.input_concerns`); a concern stops the run with one line unless settled:
+``--any-modality`` runs on a modality the model was not trained on, and ``--assume-spacing MM`` gives
+a scan without a pixel size (PNG, JPEG, DICOM without PixelSpacing) one, in the model's unit (mm,
+or µm for slide models), noted in the output. A TorchScript model runs code stored in its file, so
+it is loaded only with ``--trust`` (see docs/security.md).
 """
 
 from __future__ import annotations
@@ -29,11 +36,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugins", metavar="DIR", type=Path, action="append", help="extra plugin folder")
     parser.add_argument("--workspace", metavar="DIR", type=Path, help="workspace holding --version")
     parser.add_argument("--version", metavar="V", help="a fine-tuned version of --model, e.g. 1.0.0+ft1")
+    parser.add_argument(
+        "--assume-spacing",
+        metavar="MM",
+        help="pixel size to assume for a scan that gives none: one number, or one per axis in array "
+        "order (z,y,x), comma-separated; in the model's unit (mm, or um for slide models)",
+    )
+    parser.add_argument(
+        "--any-modality",
+        action="store_true",
+        help="run even though the scan's modality is not one the model was trained on",
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="load the TorchScript model named by --model: it runs code stored in the file, so only "
+        "for files from a source you trust",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from medview.core.errors import InputError
     from medview.io import open_scan
+    from medview.models.api import format_spacing, parse_spacing, unresolved_concerns
     from medview.models.engine import Engine
     from medview.models.network_plugin import NetworkPlugin, SegmentationPlugin
     from medview.models.registry import Registry, default_folders, predict_safely
@@ -46,6 +71,10 @@ def run(args: argparse.Namespace) -> int:
         plugin = TorchScriptPlugin.from_file(args.model)
     else:
         plugin = Registry.discover(default_folders() + (args.plugins or [])).get(args.model)
+    if isinstance(plugin, TorchScriptPlugin):
+        if args.trust:
+            plugin.trust()
+        plugin.check_trusted()
     if args.version is not None:
         from medview.training.runner import version_plugin
         from medview.training.versions import find_version
@@ -56,9 +85,31 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(plugin, SegmentationPlugin):
         plugin.level = args.level
     scan = open_scan(args.path, series_uid=args.series)
-    prediction = predict_safely(plugin, scan)
+    assumed = None
+    if args.assume_spacing is not None:
+        if scan.spacing_known:
+            raise InputError(
+                "--assume-spacing is only for scans without a pixel size; this one gives it "
+                f"({format_spacing(scan.spacing, scan.units)})",
+                scan.source or args.path,
+            )
+        assumed = parse_spacing(args.assume_spacing, scan.geometry.ndim)
+    concerns = unresolved_concerns(plugin.info, scan, args.any_modality, assumed)
+    if plugin.info.takes(scan) and concerns:
+        raise InputError("; ".join(map(str, concerns)) + _how_to_settle(concerns), scan.source or args.path)
+    prediction = predict_safely(plugin, scan, any_modality=args.any_modality, assumed_spacing=assumed)
     print(_write(prediction, scan.name, args.output))
     return 0
+
+
+def _how_to_settle(concerns) -> str:
+    kinds = {concern.kind for concern in concerns}
+    hints = []
+    if "spacing" in kinds:
+        hints.append("give --assume-spacing MM to run it at an assumed pixel size")
+    if "modality" in kinds:
+        hints.append("add --any-modality to run it anyway")
+    return ". To proceed, " + " and ".join(hints)
 
 
 def _write(prediction, scan_name: str, output: Path) -> str:
@@ -66,22 +117,24 @@ def _write(prediction, scan_name: str, output: Path) -> str:
     from medview.io.atomic import write_text_atomic
 
     title = prediction.info.title
+    notes = "".join(f"; {note}" for note in prediction.notes)
     if prediction.label_map is not None:
         write_label_map(prediction.label_map, output)
         found = ", ".join(
             prediction.label_map.labels.name_of(v) for v in prediction.label_map.present_values()
         )
-        return f"{title}: wrote label map {output} ({found or 'nothing found'})"
+        return f"{title}: wrote label map {output} ({found or 'nothing found'})" + notes
     if prediction.boxes is not None:
         write_boxes(prediction.boxes, output, prediction.info.labels, scan_name)
-        return f"{title}: wrote {len(prediction.boxes)} boxes to {output}"
+        return f"{title}: wrote {len(prediction.boxes)} boxes to {output}" + notes
     document = {
         "scan": scan_name,
         "model": prediction.info.name,
         "version": prediction.info.version,
         "probabilities": prediction.probabilities_by_class(),
         "provenance": prediction.provenance.to_dict(),
+        "notes": prediction.notes,
     }
     write_text_atomic(output, json.dumps(document, indent=2))
     best = max(document["probabilities"].items(), key=lambda item: item[1])
-    return f"{title}: {best[0]} ({best[1]:.2f}); wrote {output}"
+    return f"{title}: {best[0]} ({best[1]:.2f}); wrote {output}" + notes

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from medview.core.geometry import Geometry
 from medview.core.labels import LabelTable
 from medview.core.provenance import Provenance
+
+UNITS = ("mm", "um", "pixel")
+"""What a scan's spacing is measured in; ``pixel`` means the pixel size is unknown."""
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,17 @@ class Scan:
         has_time_axis: the first axis is time (4D volumes).
         levels: for multiscale images, every pyramid level, full resolution first.
         window: the default display window; ``None`` lets the viewer choose.
-        units: ``mm`` or ``um`` (slides).
+        units: ``mm`` (radiology), ``um`` (slides) or ``pixel`` when the file gives no pixel size
+            (missing, zero or non-numeric PixelSpacing, an uncalibrated photograph, screen dpi):
+            the geometry then has unit spacing that means nothing physical, so nothing may be
+            shown or measured in mm.
+        value_unit: the unit of the pixel values (``HU``, a RescaleType such as ``%`` or ``ml/100g``);
+            empty when the file does not say (shown as a bare value).
         source: the file or folder it came from.
         metadata: format-specific facts (series UID, description, ...) for display.
         warnings: problems the user must see, such as irregular slice spacing.
+        attached: label maps that came with the file, shown as their own labels layers (DICOM
+            overlay planes, a DICOM SEG opened with its referenced series).
     """
 
     array: Any
@@ -55,11 +65,15 @@ class Scan:
     levels: tuple[Any, ...] = ()
     window: Window | None = None
     units: str = "mm"
+    value_unit: str = ""
     source: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    attached: list[AttachedLabels] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.units not in UNITS:
+            raise ValueError(f"units must be one of {', '.join(UNITS)}, not {self.units!r}")
         expected = self.geometry.ndim + int(self.rgb) + int(self.has_time_axis)
         if len(self.array.shape) != expected:
             raise ValueError(
@@ -80,6 +94,11 @@ class Scan:
     @property
     def spacing(self) -> tuple[float, ...]:
         return self.geometry.spacing
+
+    @property
+    def spacing_known(self) -> bool:
+        """True when the pixel size is a calibration (mm or µm), false for ``units == "pixel"``."""
+        return self.units != "pixel"
 
 
 @dataclass(eq=False)
@@ -109,3 +128,10 @@ class LabelMap:
     def present_values(self) -> list[int]:
         """Non-zero values that occur in the array, ascending."""
         return [int(v) for v in np.unique(self.array) if v != 0]
+
+
+class AttachedLabels(NamedTuple):
+    """A label map that came with a scan's file, and the layer name it is shown under."""
+
+    name: str
+    label_map: LabelMap

@@ -8,6 +8,8 @@ images go through pydicom's decoders (the pylibjpeg plugins).
 
 from __future__ import annotations
 
+import mmap
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,6 +22,9 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from medview.core.geometry import Geometry
 from medview.core.scan import Scan
+from medview.io.dicom_calibration import pixel_spacing, value_unit
+from medview.io.dicom_compression import lossy_compression
+from medview.io.dicom_overlays import overlay_labels
 from medview.io.dicom_series import (
     DicomSeries,
     PixelSpan,
@@ -31,7 +36,9 @@ from medview.io.dicom_series import (
     sort_positions,
     volume_geometry,
 )
+from medview.io.dicom_slide import is_slide_series, read_slide
 from medview.io.errors import ScanError
+from medview.io.pixel_checks import check_decoded_shape, check_series_memory, check_series_pixels
 
 _PIXEL_DATA = 0x7FE00010
 _INTERCEPT, _SLOPE = 0x00281052, 0x00281053
@@ -40,12 +47,29 @@ _READ_THREADS = 4
 
 
 def read_series(series: DicomSeries) -> Scan:
-    """The scan of a sorted series: a volume, a 2D image, or frames along a time axis.
+    """The scan of a sorted series: a volume, a 2D image, frames along a time axis, or a slide.
+
+    What came with the pixels is kept: overlay planes become ``scan.attached`` label maps, and
+    lossy compression is noted in ``scan.metadata["lossy_compression"]`` for the window to show.
 
     Raises:
         ScanError: pixel data missing, shorter than Rows x Columns, undecodable, or too large for
             the memory available.
     """
+    check_series_pixels(series)
+    if is_slide_series(series):
+        scan = read_slide(series)
+    else:
+        scan = _read_pixels(series)
+        scan.attached.extend(overlay_labels(series, scan))
+    lossy = lossy_compression(series.headers)
+    if lossy:
+        scan.metadata["lossy_compression"] = lossy
+    return scan
+
+
+def _read_pixels(series: DicomSeries) -> Scan:
+    check_series_memory(series)
     if series.frames_per_file > 1:
         if len(series.headers) > 1:
             raise ScanError(
@@ -61,10 +85,11 @@ def read_series(series: DicomSeries) -> Scan:
     else:
         geometry = _planar_geometry(first)
         has_time = len(series.headers) > 1
-        if not has_time:
-            array = array[0]
     slopes, intercepts = _rescale_of(series.headers)
-    return _scan(series, _rescale(array, slopes, intercepts), geometry, has_time)
+    array = _rescale(array, slopes, intercepts)  # per slice: before a single image loses its slice axis
+    if not (series.is_volume or has_time):
+        array = array[0]
+    return _scan(series, array, geometry, has_time)
 
 
 def _read_slices(series: DicomSeries) -> np.ndarray:
@@ -85,6 +110,11 @@ def _read_slices(series: DicomSeries) -> np.ndarray:
 
     with ThreadPoolExecutor(max_workers=min(_READ_THREADS, shape[0])) as pool:
         list(pool.map(read_one, range(shape[0])))
+    stored = int(first.get("BitsStored", 0) or 0)
+    if raw and 0 < stored < array.dtype.itemsize * 8:
+        # Bits above BitsStored are not the image (old files keep overlays there); pydicom's decoders
+        # drop them, and the bytes read straight from disk must lose them too.
+        np.bitwise_and(array, array.dtype.type((1 << stored) - 1), out=array)
     return array
 
 
@@ -93,26 +123,27 @@ def _read_multiframe(series: DicomSeries) -> Scan:
     frames = int(header.NumberOfFrames)
     shape = (frames, int(header.Rows), int(header.Columns)) + ((3,) if series.rgb else ())
     _check_memory(shape, np.float32, path)
-    array = _decode(path, header)
-    if array.shape != shape:
-        array = array.reshape(shape)
+    array = check_decoded_shape(_decode(path, header), shape, path)
     positions = frame_positions(header)
     slopes, intercepts = _frame_rescale(header, frames)
     if positions is None:
         return _scan(series, _rescale(array, slopes, intercepts), _planar_geometry(header), True)
     orientation = header.get("ImageOrientationPatient") or (
-        _functional(header, 0, "PlaneOrientationSequence").ImageOrientationPatient
+        _functional(header, 0, "PlaneOrientationSequence").get("ImageOrientationPatient")
     )
+    if not orientation:
+        raise ScanError("the multi-frame image gives frame positions but no ImageOrientationPatient", path)
     order = sort_positions(positions, orientation)
     positions = [positions[i] for i in order]
     normal = slice_normal(orientation)
     distances = np.array([float(np.dot(p, normal)) for p in positions])
     slice_spacing = regular_spacing(distances, path, series.warnings, what="frame")
-    measures = header if "PixelSpacing" in header else _functional(header, 0, "PixelMeasuresSequence")
+    measures = header if "PixelSpacing" in header else _functional(header, 0, "PixelMeasuresSequence", False)
+    measures = measures if measures is not None else header
     if frames == 1:
         slice_spacing = float(measures.get("SpacingBetweenSlices") or measures.get("SliceThickness") or 1.0)
-    pixel_spacing = [float(v) for v in measures.PixelSpacing]
-    geometry = volume_geometry(positions[0], orientation, (slice_spacing, *pixel_spacing))
+    in_plane = pixel_spacing(header)[0] or (1.0, 1.0)
+    geometry = volume_geometry(positions[0], orientation, (slice_spacing, *in_plane))
     array = _rescale(array[order], slopes[order], intercepts[order])
     return _scan(series, array, geometry, False)
 
@@ -129,6 +160,7 @@ def _scan(series: DicomSeries, array: np.ndarray, geometry: Geometry, has_time: 
         windows = [(float(total) - center, width, name) for center, width, name in windows]
     description = str(first.get("SeriesDescription", ""))
     source = series.paths[0] if len(series.paths) == 1 else series.paths[0].parent
+    spacing, notes = pixel_spacing(first)
     return Scan(
         array=array,
         geometry=geometry,
@@ -136,6 +168,8 @@ def _scan(series: DicomSeries, array: np.ndarray, geometry: Geometry, has_time: 
         name=description or source.name,
         rgb=series.rgb,
         has_time_axis=has_time,
+        units="mm" if spacing is not None else "pixel",
+        value_unit="" if series.rgb else value_unit(first),
         source=str(source),
         metadata={
             "series_uid": series.uid,
@@ -144,7 +178,7 @@ def _scan(series: DicomSeries, array: np.ndarray, geometry: Geometry, has_time: 
             "dicom_windows": windows,
             "files": len(series.paths),
         },
-        warnings=list(series.warnings),
+        warnings=list(series.warnings) + notes,
     )
 
 
@@ -195,20 +229,47 @@ def _decode_into(out: np.ndarray, path: Path, header: Dataset) -> None:
 
 def _decode(path: Path, header: Dataset) -> np.ndarray:
     try:
-        dataset = pydicom.dcmread(path)
-        pixels = dataset.pixel_array
+        # Parsed from a memory map: an element whose length field is damaged reads what the file
+        # holds instead of allocating the gigabytes the length claims.
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            dataset = pydicom.dcmread(mapped)
+            pixels = dataset.pixel_array
         if str(dataset.get("PhotometricInterpretation", "")) == "PALETTE COLOR":
             pixels = (apply_color_lut(pixels, dataset) >> 8).astype(np.uint8)  # 16-bit LUT to 8-bit RGB
         if not pixels.dtype.isnative:
             pixels = pixels.astype(pixels.dtype.newbyteorder("="))
     except ScanError:
         raise
-    except (ValueError, RuntimeError, AttributeError, NotImplementedError, OSError, EOFError) as error:
+    except BaseException as error:
+        if not isinstance(error, _DECODE_ERRORS) and not _is_decoder_panic(error):
+            raise
         reason = " ".join(str(error).split())[:300] or type(error).__name__
         syntax = header.file_meta.get("TransferSyntaxUID")
         syntax_name = syntax.name if syntax else "unknown transfer syntax"
         raise ScanError(f"the pixel data cannot be decoded ({syntax_name}): {reason}", path) from error
     return pixels
+
+
+# What pydicom and its decoders raise on damaged pixel data (pydicom's own BytesLengthException
+# and struct errors come from damaged element lengths).
+_DECODE_ERRORS = (
+    ValueError,
+    RuntimeError,
+    AttributeError,
+    NotImplementedError,
+    OSError,
+    EOFError,
+    KeyError,
+    IndexError,
+    struct.error,
+    pydicom.errors.BytesLengthException,
+)
+
+
+def _is_decoder_panic(error: BaseException) -> bool:
+    """A Rust decoder (pylibjpeg-rle) that panics on damaged data raises pyo3's ``PanicException``,
+    which derives from ``BaseException`` so that ``except Exception`` does not catch it."""
+    return type(error).__name__ == "PanicException"
 
 
 def _check_memory(shape: tuple[int, ...], dtype: np.dtype, path: Path) -> None:
@@ -223,10 +284,9 @@ def _check_memory(shape: tuple[int, ...], dtype: np.dtype, path: Path) -> None:
 
 
 def _planar_geometry(header: Dataset) -> Geometry:
-    spacing = header.get("PixelSpacing") or header.get("ImagerPixelSpacing")
-    if spacing is None and "SharedFunctionalGroupsSequence" in header:
-        spacing = _functional(header, 0, "PixelMeasuresSequence").get("PixelSpacing")
-    return Geometry.from_spacing([float(v) for v in spacing] if spacing else [1.0, 1.0])
+    """Rows and columns at the calibrated pixel size, or one unit per pixel when it is unknown."""
+    spacing, _ = pixel_spacing(header)
+    return Geometry.from_spacing(spacing or (1.0, 1.0))
 
 
 def _rescale_of(headers: list[Dataset]) -> tuple[np.ndarray, np.ndarray]:

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 
 from medview.core.geometry import Geometry
+from medview.io.dicom_calibration import pixel_spacing
 from medview.io.errors import ScanError
 
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}  # PixelData, FloatPixelData, DoubleFloatPixelData
@@ -128,6 +130,10 @@ def find_series(path: str | Path) -> list[DicomSeries]:
     images = [item for item in headers if item[2] is not None]
     if not images:
         raise ScanError("the DICOM file(s) hold no image (no pixel data)", path)
+    from medview.io.pixel_checks import check_image_header  # it builds on this module
+
+    for file, header, _ in images:
+        check_image_header(header, file)
     series = [_sort(uid, group) for uid, group in _group(images).items()]
     return sorted(series, key=lambda s: -len(s.headers))
 
@@ -136,7 +142,7 @@ def series_geometry(series: DicomSeries) -> Geometry:
     """The 3D geometry of a sorted, single-frame-per-file volume series (array order, LPS mm)."""
     first = series.first
     row, column, normal = _axes(first)
-    row_spacing, column_spacing = (float(v) for v in first.PixelSpacing)
+    row_spacing, column_spacing = pixel_spacing(first)[0] or (1.0, 1.0)
     positions = [decimals(h, _POSITION) for h in series.headers]
     slice_spacing = _slice_spacing(series, positions, normal)
     return _volume_geometry(positions[0], row, column, normal, (slice_spacing, row_spacing, column_spacing))
@@ -238,6 +244,10 @@ def _pixel_span(handle, header: Dataset) -> PixelSpan | None:
     """Parsing stopped at the pixel data element (if any): read its tag and length where it starts."""
     start = handle.tell()
     syntax = header.file_meta.get("TransferSyntaxUID")
+    if syntax is not None and not isinstance(syntax, UID):
+        raise ScanError(
+            f"the TransferSyntaxUID {syntax!r} is not a UID; the file is corrupt", header.filename
+        )
     little = syntax is None or syntax.is_little_endian
     implicit = syntax is not None and syntax.is_implicit_VR
     element = handle.read(8 if implicit else 12)
@@ -315,8 +325,15 @@ def _axes(header: Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _axes_from_orientation(orientation: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row, column and normal unit vectors; ``ValueError`` unless the values are two finite,
+    non-parallel directions (``open_scan`` reports it as a ScanError naming the file)."""
     values = np.asarray([float(v) for v in orientation], dtype=np.float64)
+    if values.shape != (6,) or not np.all(np.isfinite(values)):
+        raise ValueError(f"ImageOrientationPatient {list(values)} is not two directions of 3 values each")
     row, column = values[:3], values[3:]
+    normal = np.cross(row, column)
+    if min(np.linalg.norm(row), np.linalg.norm(column)) < 1e-6 or np.linalg.norm(normal) < 1e-6:
+        raise ValueError(f"ImageOrientationPatient {list(values)} is not two non-parallel directions")
     row, column = row / np.linalg.norm(row), column / np.linalg.norm(column)
     normal = np.cross(row, column)
     return row, column, normal / np.linalg.norm(normal)
@@ -353,3 +370,18 @@ def frame_positions(header: Dataset) -> list[np.ndarray] | None:
         ]
     except (AttributeError, IndexError, KeyError):
         return None
+
+
+def frame_order(header: Dataset) -> list[int]:
+    """0-based frame indices of a multi-frame image in the order its volume is read: along the slice
+    normal when the frames carry positions, else as stored (cine, time frames)."""
+    frames = int(header.get("NumberOfFrames", 1) or 1)
+    positions = frame_positions(header)
+    orientation = header.get("ImageOrientationPatient")
+    for groups in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence"):
+        items = header.get(groups) or []
+        if orientation is None and items and items[0].get("PlaneOrientationSequence"):
+            orientation = items[0].PlaneOrientationSequence[0].ImageOrientationPatient
+    if positions is None or orientation is None:
+        return list(range(frames))
+    return [int(index) for index in sort_positions(positions, orientation)]

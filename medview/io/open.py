@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import struct
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import pydicom.errors
 
 from medview.core.boxes import Box
 from medview.core.labels import LabelTable
@@ -15,8 +20,10 @@ from medview.core.scan import LabelMap, Scan
 from medview.core.windows import default_window
 from medview.io import image2d, sitk_reader, slide
 from medview.io.dicom_reader import read_series
+from medview.io.dicom_seg import attach_segs, is_seg_series, open_seg
 from medview.io.dicom_series import DicomSeries, SeriesInfo, find_series, is_dicom_file
 from medview.io.errors import ScanError
+from medview.io.pixel_checks import check_series_pixels
 from medview.io.writers import label_table_path
 
 SUPPORTED_SUFFIXES = (".dcm",) + sitk_reader.SUFFIXES + image2d.SUFFIXES + slide.OPENSLIDE_SUFFIXES
@@ -29,6 +36,21 @@ _MAGIC = {
     b"II+\x00": "tiff",  # BigTIFF
     b"MM\x00+": "tiff",
 }
+# What the libraries under the readers (pydicom, tifffile, imageio, SimpleITK, zlib) raise on a
+# damaged file that no reader foresaw. The last line of defence: the user is told which file cannot
+# be read instead of seeing a traceback. AttributeError, TypeError and the like are not here: they
+# are medview's own mistakes and must stay loud.
+_LIBRARY_ERRORS = (
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    OSError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    pydicom.errors.InvalidDicomError,
+    pydicom.errors.BytesLengthException,
+)
 
 
 class BoxSet(NamedTuple):
@@ -44,25 +66,27 @@ def open_scan(path: str | Path, series_uid: str | None = None) -> Scan:
 
     For a DICOM folder holding several series, ``series_uid`` picks one (see :func:`list_series`);
     without it the series with the most images opens. ``scan.metadata["series"]`` lists them all.
+    Label maps that came with the scan are in ``scan.attached``: the DICOM SEGs of the folder that
+    segment the series, and overlay planes. A DICOM SEG (a file, or picked by ``series_uid``) opens
+    as the series it segments, with the segmentation attached; alone when that series is not there.
 
     Raises:
         ScanError: the path is missing, empty, of an unknown format, or its content is invalid;
             the message names the file and the problem.
     """
     path = Path(path)
-    kind = scan_format(path)
-    if kind == "dicom":
-        found = find_series(path)
-        scan = read_series(_pick(found, series_uid, path))
-        scan.metadata["series"] = [series.info() for series in found]
-    elif kind == "volume":
-        scan = sitk_reader.read_volume(path)
-    elif kind == "slide":
-        scan = slide.open_slide(path)
-    else:
-        scan = image2d.read_image(path)
-    if scan.window is None:
-        scan.window = default_window(scan)
+    with _library_errors_refused(path):
+        kind = scan_format(path)
+        if kind == "dicom":
+            scan = _open_dicom(path, series_uid)
+        elif kind == "volume":
+            scan = sitk_reader.read_volume(path)
+        elif kind == "slide":
+            scan = slide.open_slide(path)
+        else:
+            scan = image2d.read_image(path)
+        if scan.window is None:
+            scan.window = default_window(scan)
     return scan
 
 
@@ -71,7 +95,8 @@ def list_series(path: str | Path) -> list[SeriesInfo]:
     path = Path(path)
     if scan_format(path) != "dicom":
         return []
-    return [series.info() for series in find_series(path)]
+    with _library_errors_refused(path):
+        return [series.info() for series in _find_series(path)]
 
 
 def scan_format(path: Path) -> str:
@@ -145,6 +170,44 @@ def read_boxes(path: str | Path) -> BoxSet:
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as error:
         raise ScanError(f"not a medview box file ({error})", path) from error
     return BoxSet(boxes, labels, str(document.get("scan", "")))
+
+
+def _open_dicom(path: Path, series_uid: str | None) -> Scan:
+    """A DICOM series; a SEG opens as the series it segments, with the segmentation attached."""
+    found = _find_series(path)
+    chosen = _pick(found, series_uid, path)
+    if is_seg_series(chosen):
+        check_series_pixels(chosen)
+        scan = open_seg(chosen.paths[0], None if path.is_file() else found)
+    else:
+        scan = read_series(chosen)
+        attach_segs(scan, chosen, found)
+    scan.metadata["series"] = [series.info() for series in found]
+    return scan
+
+
+def _find_series(path: Path) -> list[DicomSeries]:
+    """The series of a file or folder, largest first, segmentations after every image series."""
+    try:
+        found = find_series(path)
+    except MemoryError as error:
+        # Only headers are parsed here: memory runs out only for an element whose length field is
+        # damaged (pydicom allocates the length it reads).
+        raise ScanError(
+            "a DICOM header is damaged: an element claims more bytes than memory holds", path
+        ) from error
+    return sorted(found, key=is_seg_series)
+
+
+@contextmanager
+def _library_errors_refused(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except ScanError:
+        raise
+    except _LIBRARY_ERRORS as error:
+        reason = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ScanError(f"cannot be read ({type(error).__name__}: {reason})", path) from error
 
 
 def _pick(found: list[DicomSeries], series_uid: str | None, path: Path) -> DicomSeries:

@@ -1,28 +1,27 @@
 """NIfTI, NRRD and MetaImage through SimpleITK, checked before it is trusted.
 
-SimpleITK reads a truncated uncompressed NIfTI by filling the missing voxels with zeros, so the header
-is read first (``ReadImageInformation``) and the data size it promises is compared with the file and
-with the memory available before any voxel is read.
+SimpleITK reads a truncated uncompressed NIfTI by filling the missing voxels with zeros and crashes on
+some damaged MetaImage headers, so each header is first checked by ``volume_headers``, then read by
+ITK (``ReadImageInformation``), and the size, spacing and data it promises are compared with the file
+and with the memory available before any voxel is read.
 """
 
 from __future__ import annotations
 
-import gzip
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
-import psutil
 import SimpleITK as sitk
 
 from medview.core.geometry import Geometry
 from medview.core.scan import Scan
 from medview.io.errors import ScanError
+from medview.io.pixel_checks import available_memory
 from medview.io.sitk_convert import geometry_from_sitk
+from medview.io.volume_headers import check_nifti_length, check_volume_header
 
 SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
-_NIFTI1_HEADER_SIZE = 348
+_MAX_DIMENSIONS = 4  # 3D + time
 
 
 def read_volume(path: str | Path) -> Scan:
@@ -34,6 +33,7 @@ def read_volume(path: str | Path) -> Scan:
     path = Path(path)
     if path.stat().st_size == 0:
         raise ScanError("the file is empty (0 bytes)", path)
+    check_volume_header(path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -42,11 +42,13 @@ def read_volume(path: str | Path) -> Scan:
         raise ScanError(f"the image header cannot be read ({_itk_reason(error)})", path) from error
     size = reader.GetSize()
     components = reader.GetNumberOfComponents()
+    _check_grid(reader, path)
     itemsize = sitk.GetArrayViewFromImage(sitk.Image([1] * len(size), reader.GetPixelID())).itemsize
-    needed = int(np.prod(size, dtype=np.float64)) * itemsize
+    # A vector pixel type's item is one component: RGB voxels take three.
+    needed = int(np.prod(size, dtype=np.float64)) * itemsize * max(components, 1)
     _check_memory(needed, size, path)
     if path.name.lower().endswith((".nii", ".nii.gz")):
-        _check_nifti_length(path, needed)
+        check_nifti_length(path, needed)
     try:
         image = reader.Execute()
     except RuntimeError as error:
@@ -81,8 +83,9 @@ def _spatial_geometry(image: sitk.Image) -> Geometry:
 
 
 def _check_memory(needed: int, size: tuple[int, ...], path: Path) -> None:
-    available = psutil.virtual_memory().available
-    if needed > available:
+    """ITK's buffer and the numpy copy made of it both need the memory."""
+    available = available_memory()
+    if 2 * needed > available:
         raise ScanError(
             f"the header claims {'x'.join(map(str, size))} voxels ({needed / 2**30:.1f} GiB), more than "
             f"the {available / 2**30:.1f} GiB of memory free; the header is wrong or the image too large",
@@ -90,37 +93,21 @@ def _check_memory(needed: int, size: tuple[int, ...], path: Path) -> None:
         )
 
 
-def _check_nifti_length(path: Path, needed: int) -> None:
-    """Refuse a NIfTI whose voxel data stops before the header says it ends.
-
-    For ``.nii.gz`` this decompresses the stream once more: the only way to know its length.
-    """
-    compressed = path.name.lower().endswith(".gz")
-    try:
-        with gzip.open(path, "rb") if compressed else open(path, "rb") as handle:
-            header = handle.read(_NIFTI1_HEADER_SIZE)
-            orders = [o for o in "<>" if struct.unpack(f"{o}i", header[:4])[0] == _NIFTI1_HEADER_SIZE]
-            if not orders:
-                return  # NIfTI-2: SimpleITK's own checks apply
-            offset = max(int(struct.unpack(f"{orders[0]}f", header[108:112])[0]), _NIFTI1_HEADER_SIZE + 4)
-            total = len(header) + (
-                _stream_length(handle) if compressed else path.stat().st_size - len(header)
-            )
-    except (EOFError, OSError, zlib.error) as error:
-        raise ScanError(f"the compressed file is truncated or corrupt ({error})", path) from error
-    if total - offset < needed:
-        raise ScanError(
-            f"the file is truncated: the header promises {needed} bytes of voxel data, "
-            f"the file holds {max(total - offset, 0)}",
-            path,
-        )
-
-
-def _stream_length(handle) -> int:
-    length = 0
-    while chunk := handle.read(1 << 24):
-        length += len(chunk)
-    return length
+def _check_grid(reader: sitk.ImageFileReader, path: Path) -> None:
+    """Refuse sizes, spacing, origin or direction that no image can have (a damaged header)."""
+    size, spacing = reader.GetSize(), reader.GetSpacing()
+    if not 2 <= len(size) <= _MAX_DIMENSIONS:
+        raise ScanError(f"a {len(size)}D image: medview opens 2D, 3D and 3D + time", path)
+    if min(size) < 1:
+        raise ScanError(f"the header gives the image size {'x'.join(map(str, size))}: a size of 0", path)
+    if not all(np.isfinite(spacing)) or min(spacing) <= 0:
+        shown = ", ".join(f"{value:g}" for value in spacing)
+        raise ScanError(f"the header gives the voxel spacing ({shown}); it must be positive", path)
+    direction = np.array(reader.GetDirection(), dtype=np.float64).reshape(len(size), len(size))
+    if not np.all(np.isfinite(reader.GetOrigin())) or not np.all(np.isfinite(direction)):
+        raise ScanError("the header gives an origin or direction that is not a number", path)
+    if abs(np.linalg.det(direction)) < 1e-6:
+        raise ScanError("the header gives axis directions that are not independent (a flat image)", path)
 
 
 def _itk_reason(error: RuntimeError) -> str:

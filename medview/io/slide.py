@@ -7,7 +7,7 @@ when napari (or a model) asks for them. Geometry is in microns per pixel (``unit
 
 from __future__ import annotations
 
-import re
+import threading
 import weakref
 from pathlib import Path
 from typing import Literal
@@ -20,11 +20,16 @@ import zarr
 from medview.core.geometry import Geometry
 from medview.core.scan import Scan
 from medview.io.errors import ScanError
+from medview.io.pixel_checks import TIFF_ERRORS, check_tiff_levels, tiff_levels
+from medview.io.tiff_calibration import tiff_microns_per_pixel
+from medview.io.tile_errors import TileErrors, first_region, guarded_level
 
 OPENSLIDE_SUFFIXES = (".svs", ".ndpi", ".mrxs", ".scn", ".vms", ".vmu", ".bif", ".svslide")
 # A TIFF larger than this on a side is a slide even without a pyramid: it is read lazily.
 _LARGE_SIDE = 16384
 _OPENSLIDE_CHUNK = 1024
+
+_AXES = ("YXS", "YX", "CYX")
 
 Backend = Literal["auto", "tifffile", "openslide"]
 
@@ -35,7 +40,7 @@ def is_slide_tiff(path: str | Path) -> bool:
         with tifffile.TiffFile(path) as tiff:
             series = tiff.series[0]
             return len(series.levels) > 1 or max(series.shape[:2]) > _LARGE_SIDE
-    except (tifffile.TiffFileError, IndexError, ValueError, OSError):
+    except TIFF_ERRORS:
         return False
 
 
@@ -43,31 +48,37 @@ def open_slide(path: str | Path, backend: Backend = "auto") -> Scan:
     """A whole-slide image as a lazy multiscale RGB scan, full resolution first.
 
     ``backend='auto'`` reads TIFF through tifffile and the other formats through OpenSlide.
+    The header and the first tile of the full resolution and of the coarsest level are read now;
+    a tile that fails to decode later is shown as a checkerboard and recorded on
+    ``scan.metadata["tile_errors"]`` (a :class:`~medview.io.tile_errors.TileErrors`).
 
     Raises:
-        ScanError: a file neither reader can open, or one with an unsupported channel layout.
+        ScanError: a file neither reader can open, a header that disagrees with itself or the
+            file, a first tile that cannot be decoded, or an unsupported channel layout.
     """
     path = Path(path)
     if path.stat().st_size == 0:
         raise ScanError("the file is empty (0 bytes)", path)
+    tile_errors = TileErrors(path)
     if backend == "openslide" or (backend == "auto" and path.suffix.lower() in OPENSLIDE_SUFFIXES):
-        levels, mpp = _openslide_levels(path)
+        levels, mpp = _openslide_levels(path, tile_errors)
+        note = ""
     else:
-        levels, mpp = _tifffile_levels(path)
+        levels, mpp, note = _tifffile_levels(path, tile_errors)
     warnings = []
     if mpp is None:
-        warnings.append("the slide states no microns per pixel: shown with 1 µm per pixel")
-        mpp = (1.0, 1.0)
+        warnings.append(note or "the slide states no pixel size (microns per pixel): it is shown in pixels")
+    units = "um" if mpp is not None else "pixel"
     return Scan(
         array=levels[0],
-        geometry=Geometry.from_spacing(mpp),
+        geometry=Geometry.from_spacing(mpp or (1.0, 1.0)),
         modality="SM",
         name=path.stem,
         rgb=levels[0].ndim == 3,
         levels=tuple(levels),
-        units="um",
+        units=units,
         source=str(path),
-        metadata={"backend": backend if backend != "auto" else _backend_of(path)},
+        metadata={"backend": backend if backend != "auto" else _backend_of(path), "tile_errors": tile_errors},
         warnings=warnings,
     )
 
@@ -76,26 +87,68 @@ def _backend_of(path: Path) -> str:
     return "openslide" if path.suffix.lower() in OPENSLIDE_SUFFIXES else "tifffile"
 
 
-def _tifffile_levels(path: Path) -> tuple[list[da.Array], tuple[float, float] | None]:
+def _tifffile_levels(
+    path: Path, tile_errors: TileErrors
+) -> tuple[list[da.Array], tuple[float, float] | None, str]:
     try:
         tiff = tifffile.TiffFile(path)
-    except (tifffile.TiffFileError, ValueError, OSError) as error:
-        raise ScanError(f"not a readable TIFF slide ({error})", path) from error
+    except TIFF_ERRORS as error:
+        raise _unreadable(error, path) from error
     try:
         series = tiff.series[0]
-        axes, mpp = series.axes, _tiff_mpp(tiff)
+        axes, (mpp, note) = series.axes, tiff_microns_per_pixel(tiff)
+        layout = tiff_levels(series)
         store = series.aszarr()
-    except (tifffile.TiffFileError, IndexError, ValueError, OSError) as error:
+    except TIFF_ERRORS as error:
         tiff.close()
-        raise ScanError(f"not a readable TIFF slide ({error})", path) from error
+        raise _unreadable(error, path) from error
+    if axes not in _AXES:
+        tiff.close()
+        raise ScanError(f"slides with axes {axes!r} are not supported (expected YXS, YX or CYX)", path)
+    try:
+        check_tiff_levels(layout, path, whole=False)
+    except ScanError:
+        tiff.close()
+        raise
     # The file stays open while any level can still be read, and closes with the last of them.
     weakref.finalize(store, tiff.close)
-    node = zarr.open(store, mode="r")
-    arrays = (
-        [node[key] for key in sorted(node.array_keys(), key=int)] if isinstance(node, zarr.Group) else [node]
+    try:
+        node = zarr.open(store, mode="r")
+        arrays = (
+            [node[key] for key in sorted(node.array_keys(), key=int)]
+            if isinstance(node, zarr.Group)
+            else [node]
+        )
+        for number in sorted({0, len(arrays) - 1}):  # strict: a slide whose first tile is broken is refused
+            np.asarray(arrays[number][first_region(arrays[number].shape, arrays[number].chunks)])
+    except TIFF_ERRORS as error:
+        raise ScanError(f"the first tile cannot be decoded ({_reason(error)})", path) from error
+    spatial = (1, 2) if axes == "CYX" else (0, 1)
+    levels = [
+        _to_yxs(_guarded_zarr(array, number, tile_errors, spatial), axes, path)
+        for number, array in enumerate(arrays)
+    ]
+    return levels, mpp, note
+
+
+def _guarded_zarr(
+    array: zarr.Array, level: int, tile_errors: TileErrors, spatial: tuple[int, int]
+) -> da.Array:
+    def read(region: tuple[slice, ...]) -> np.ndarray:
+        return array[region]
+
+    return guarded_level(
+        read, array.shape, array.chunks, np.dtype(array.dtype), tile_errors, level, TIFF_ERRORS, spatial
     )
-    levels = [_to_yxs(da.from_zarr(array), axes, path) for array in arrays]
-    return levels, mpp
+
+
+def _unreadable(error: BaseException, path: Path) -> ScanError:
+    return ScanError(f"not a readable TIFF slide ({_reason(error)})", path)
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split())[:200]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _to_yxs(level: da.Array, axes: str, path: Path) -> da.Array:
@@ -106,55 +159,60 @@ def _to_yxs(level: da.Array, axes: str, path: Path) -> da.Array:
     raise ScanError(f"slides with axes {axes!r} are not supported (expected YXS, YX or CYX)", path)
 
 
-def _tiff_mpp(tiff: tifffile.TiffFile) -> tuple[float, float] | None:
-    """Microns per pixel (y, x) from OME-XML, an Aperio description or the resolution tags."""
-    if tiff.is_ome and tiff.ome_metadata:
-        sizes = [re.search(rf'PhysicalSize{axis}="([0-9.eE+-]+)"', tiff.ome_metadata) for axis in "YX"]
-        if all(sizes):
-            return float(sizes[0].group(1)), float(sizes[1].group(1))
-    page = tiff.pages.first
-    match = re.search(r"MPP\s*=\s*([0-9.]+)", page.description or "")
-    if match:
-        return float(match.group(1)), float(match.group(1))
-    unit = page.tags.get("ResolutionUnit")
-    x_res, y_res = page.tags.get("XResolution"), page.tags.get("YResolution")
-    microns = {2: 25400.0, 3: 10000.0}.get(int(unit.value) if unit else 0)
-    if microns and x_res and y_res:
-        x, y = (value[0] / value[1] for value in (x_res.value, y_res.value))
-        if x > 0 and y > 0:
-            return microns / y, microns / x
-    return None
-
-
-def _openslide_levels(path: Path) -> tuple[list[da.Array], tuple[float, float] | None]:
+def _openslide_levels(
+    path: Path, tile_errors: TileErrors
+) -> tuple[list[da.Array], tuple[float, float] | None]:
     import openslide
 
     try:
-        slide = openslide.OpenSlide(str(path))
+        handle = _OpenSlideHandle(path)
     except (openslide.OpenSlideError, OSError) as error:
         raise ScanError(f"OpenSlide cannot open this slide ({error})", path) from error
-    levels = [_openslide_level(slide, level) for level in range(slide.level_count)]
+    slide = handle.slide
+    levels = [_openslide_level(handle, level, tile_errors) for level in range(slide.level_count)]
     props = slide.properties
     mpp_x, mpp_y = props.get(openslide.PROPERTY_NAME_MPP_X), props.get(openslide.PROPERTY_NAME_MPP_Y)
     return levels, (float(mpp_y), float(mpp_x)) if mpp_x and mpp_y else None
 
 
-def _openslide_level(slide, level: int) -> da.Array:
-    width, height = slide.level_dimensions[level]
-    factor = slide.level_downsamples[level]
+class _OpenSlideHandle:
+    """An OpenSlide object that is replaced after a read fails: OpenSlide errors are sticky, every
+    later read of the same object fails too, so one damaged tile would blank the whole slide."""
 
-    def read_block(block_info=None) -> np.ndarray:
-        (y0, y1), (x0, x1), _ = block_info[None]["array-location"]
-        origin = (int(round(x0 * factor)), int(round(y0 * factor)))
-        rgba = np.asarray(slide.read_region(origin, level, (x1 - x0, y1 - y0)))
+    def __init__(self, path: Path) -> None:
+        import openslide
+
+        self._path, self._lock = path, threading.Lock()
+        self.slide = openslide.OpenSlide(str(path))
+
+    def read_region(self, origin: tuple[int, int], level: int, size: tuple[int, int]) -> np.ndarray:
+        import openslide
+
+        slide = self.slide
+        try:
+            return np.asarray(slide.read_region(origin, level, size))
+        except openslide.OpenSlideError:
+            with self._lock:
+                if self.slide is slide:
+                    self.slide = openslide.OpenSlide(str(self._path))
+            raise
+
+
+def _openslide_level(handle: _OpenSlideHandle, level: int, tile_errors: TileErrors) -> da.Array:
+    import openslide
+
+    width, height = handle.slide.level_dimensions[level]
+    factor = handle.slide.level_downsamples[level]
+
+    def read(region: tuple[slice, ...]) -> np.ndarray:
+        rows, columns, _ = region
+        origin = (int(round(columns.start * factor)), int(round(rows.start * factor)))
+        rgba = handle.read_region(origin, level, (columns.stop - columns.start, rows.stop - rows.start))
         rgb = rgba[..., :3].copy()
         rgb[rgba[..., 3] == 0] = 255  # outside the scanned area: white glass, not black
         return rgb
 
-    chunks = (_chunks(height), _chunks(width), (3,))
-    return da.map_blocks(read_block, dtype=np.uint8, chunks=chunks)
-
-
-def _chunks(size: int) -> tuple[int, ...]:
-    full, rest = divmod(size, _OPENSLIDE_CHUNK)
-    return (_OPENSLIDE_CHUNK,) * full + ((rest,) if rest else ())
+    chunks = (_OPENSLIDE_CHUNK, _OPENSLIDE_CHUNK, 3)
+    return guarded_level(
+        read, (height, width, 3), chunks, np.uint8, tile_errors, level, (openslide.OpenSlideError,)
+    )

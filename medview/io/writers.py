@@ -14,16 +14,28 @@ from medview.core.errors import InputError
 from medview.core.labels import LabelTable
 from medview.core.scan import LabelMap, Scan
 from medview.io.atomic import write_text_atomic, write_with_atomic
+from medview.io.dicom_writer import write_dicom_image
 from medview.io.sitk_convert import array_to_sitk
+from medview.io.slide_writer import write_slide_tiff
 
 VOLUME_SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".mha", ".mhd")
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
+DICOM_SUFFIX = ".dcm"
 
 
 def write_scan(scan: Scan, path: str | Path) -> Path:
-    """Write ``scan`` with its exact geometry; the format follows the file name's extension."""
+    """Write ``scan`` with its exact geometry; the format follows the file name's extension.
+
+    ``.dcm`` writes a 2D greyscale scan as a DICOM projection image with its PixelSpacing; ``.tif``
+    writes a scan calibrated in µm as a pyramidal OME-TIFF with that calibration; the other formats
+    go through SimpleITK.
+    """
     path = Path(path)
+    if path.name.lower().endswith(DICOM_SUFFIX):
+        return write_dicom_image(scan, path)
     _check_suffix(path)
+    if scan.units == "um" and path.name.lower().endswith((".tif", ".tiff")):
+        return write_slide_tiff(scan, path)
     image = array_to_sitk(np.asarray(scan.array), scan.geometry, rgb=scan.rgb)
     write_with_atomic(path, lambda temporary: sitk.WriteImage(image, str(temporary), useCompression=True))
     return path

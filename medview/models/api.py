@@ -7,7 +7,10 @@ found through the same entry-point group (see :mod:`medview.models.registry`).
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,6 +29,8 @@ TASKS: tuple[str, ...] = ("segmentation", "detection", "classification")
 ANY_MODALITY = "*"
 UNKNOWN_MODALITY = "OT"
 """What files without a modality (NIfTI, PNG) are read as: any model may run on them."""
+SPACING_UNITS = ("mm", "um")
+"""Units a model's ``target_spacing`` may be in: millimetres (radiology) or microns (slides)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,12 @@ class InputSpec:
             ``None`` runs at the scan's own spacing.
         patch_size: the sliding-window size in voxels (array order); ``None`` runs on the whole image.
         normalisation: intensity normalisation applied before the network.
+        needs_spacing: the network only works at a known physical pixel size, so a scan whose pixel
+            size is unknown (``units == "pixel"``) is refused unless one is assumed. ``None`` (the
+            default) means "whenever ``target_spacing`` is set". A model that declares ``False``
+            despite a target spacing runs on such scans at their own pixel grid, unresampled.
+        spacing_units: what ``target_spacing`` is measured in, ``mm`` or ``um``; scans in the other
+            unit are converted, never read as if they were in this one.
     """
 
     ndim: int
@@ -74,10 +85,16 @@ class InputSpec:
     target_spacing: tuple[float, ...] | None = None
     patch_size: tuple[int, ...] | None = None
     normalisation: Normalisation = field(default_factory=Normalisation)
+    needs_spacing: bool | None = None
+    spacing_units: Literal["mm", "um"] = "mm"
 
     def __post_init__(self) -> None:
         if self.ndim not in (2, 3):
             raise ValueError(f"a model takes 2-D or 3-D input, not {self.ndim}-D")
+        if self.spacing_units not in SPACING_UNITS:
+            raise ValueError(f"spacing_units must be mm or um, not {self.spacing_units!r}")
+        if self.needs_spacing is None:  # frozen: resolve the default once, so equality round-trips
+            object.__setattr__(self, "needs_spacing", self.target_spacing is not None)
         for name in ("target_spacing", "patch_size"):
             value = getattr(self, name)
             if value is not None and len(value) != self.ndim:
@@ -94,6 +111,8 @@ class InputSpec:
                 "low": self.normalisation.low,
                 "high": self.normalisation.high,
             },
+            "needs_spacing": self.needs_spacing,
+            "spacing_units": self.spacing_units,
         }
 
     @classmethod
@@ -105,6 +124,8 @@ class InputSpec:
             target_spacing=None if spacing is None else tuple(float(v) for v in spacing),
             patch_size=None if patch is None else tuple(int(v) for v in patch),
             normalisation=Normalisation(**data.get("normalisation", {})),
+            needs_spacing=None if data.get("needs_spacing") is None else bool(data["needs_spacing"]),
+            spacing_units=data.get("spacing_units", "mm"),
         )
 
 
@@ -142,13 +163,17 @@ class ModelInfo:
     def fits(self, scan: Scan) -> bool:
         """True when the scan's modality, dimension and channels are what the model takes; a scan of
         unknown modality (``OT``: NIfTI, PNG) fits by dimension and channels alone."""
-        modality_ok = (
-            ANY_MODALITY in self.modalities
-            or scan.modality in self.modalities
-            or scan.modality == UNKNOWN_MODALITY
-        )
+        return self.takes(scan) and self.trained_on(scan.modality)
+
+    def takes(self, scan: Scan) -> bool:
+        """True when the network can run on the scan at all: its dimension and channels match."""
         channels = 3 if scan.rgb else 1
-        return modality_ok and scan.geometry.ndim == self.input.ndim and channels == self.input.channels
+        return scan.geometry.ndim == self.input.ndim and channels == self.input.channels
+
+    def trained_on(self, modality: str) -> bool:
+        """True when ``modality`` is one the model was trained on, or unknown (``OT``: NIfTI, PNG),
+        where medview cannot tell and leaves it to the user."""
+        return ANY_MODALITY in self.modalities or modality in self.modalities or modality == UNKNOWN_MODALITY
 
     def to_dict(self) -> dict:
         """The fields ``medview models --json`` lists."""
@@ -175,6 +200,7 @@ class Prediction:
         probabilities: classification, one probability per class of ``info.labels``.
         saliency: optional ``[0, 1]`` map on the scan's spatial grid explaining the answer (Grad-CAM).
         geometry: the scan's geometry (for boxes and saliency).
+        notes: what the user must know about how it was made, e.g. an assumed pixel size.
     """
 
     info: ModelInfo
@@ -184,6 +210,7 @@ class Prediction:
     boxes: list[Box] | None = None
     probabilities: np.ndarray | None = None
     saliency: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def class_names(self) -> list[str]:
@@ -234,8 +261,10 @@ def label_prediction(plugin: ModelPlugin, scan: Scan, labels: np.ndarray) -> Pre
 
 
 def check_fits(info: ModelInfo, scan: Scan) -> None:
-    """Raise :class:`~medview.core.errors.InputError` when ``info`` does not fit ``scan``."""
-    if not info.fits(scan):
+    """Raise :class:`~medview.core.errors.InputError` when the network cannot take ``scan`` (its
+    dimension or channels differ). What the user may override (another modality, an unknown pixel
+    size) is checked before running by :func:`input_concerns`."""
+    if not info.takes(scan):
         kind = "RGB" if scan.rgb else "grey"
         raise InputError(
             f"model {info.title} takes {info.input.ndim}-D {'RGB' if info.input.channels == 3 else 'grey'} "
@@ -243,3 +272,136 @@ def check_fits(info: ModelInfo, scan: Scan) -> None:
             f"{scan.geometry.ndim}-D {kind} {scan.modality} scan",
             scan.source,
         )
+
+
+ConcernKind = Literal["modality", "spacing"]
+
+
+@dataclass(frozen=True)
+class InputConcern:
+    """A reason a model may give wrong answers on a scan, in words a user understands.
+
+    Attributes:
+        kind: ``modality`` (the scan is of a modality the model was not trained on; the user may run
+            it anyway) or ``spacing`` (the model needs a pixel size the scan does not give; the user
+            may assume one, never run without).
+        message: the reason, naming the model and what it was trained on.
+    """
+
+    kind: ConcernKind
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def input_concerns(info: ModelInfo, scan: Scan) -> list[InputConcern]:
+    """Why running the model described by ``info`` on ``scan`` may be wrong; empty when nothing is.
+
+    Every path that runs a model (``medview predict``, the Models panel, :func:`predict_safely
+    <medview.models.registry.predict_safely>`) asks this first. The dimension and channels are not
+    concerns but hard limits (:func:`check_fits`).
+    """
+    concerns = []
+    if not info.trained_on(scan.modality):
+        concerns.append(
+            InputConcern(
+                "modality",
+                f"{info.name} was trained on {_modalities(info)} images; this scan is {scan.modality}",
+            )
+        )
+    if info.input.needs_spacing and not scan.spacing_known:
+        trained = f"trained on {_modalities(info)}" if ANY_MODALITY not in info.modalities else "trained"
+        at = (
+            f" at {format_spacing(info.input.target_spacing, info.input.spacing_units)}"
+            if info.input.target_spacing is not None
+            else f" with a known pixel size in {unit_text(info.input.spacing_units)}"
+        )
+        concerns.append(
+            InputConcern(
+                "spacing", f"{info.name} was {trained}{at}; this scan's pixel size is unknown (pixel units)"
+            )
+        )
+    return concerns
+
+
+def unresolved_concerns(
+    info: ModelInfo,
+    scan: Scan,
+    any_modality: bool = False,
+    assumed_spacing: Sequence[float] | None = None,
+) -> list[InputConcern]:
+    """The concerns left once the user has accepted another modality (``any_modality``) and given an
+    assumed pixel size (``assumed_spacing``, in the model's ``spacing_units``) for a scan without one."""
+    return [
+        concern
+        for concern in input_concerns(info, scan)
+        if not (concern.kind == "modality" and any_modality)
+        and not (concern.kind == "spacing" and assumed_spacing is not None)
+    ]
+
+
+def parse_spacing(text: str, ndim: int) -> tuple[float, ...]:
+    """A pixel size typed by the user: one number for every axis, or ``ndim`` comma-separated numbers
+    in array order (``z, y, x``), each above zero.
+
+    Raises:
+        InputError: anything else, quoting what was typed.
+    """
+    try:
+        values = tuple(float(part) for part in text.replace(" ", "").split(","))
+    except ValueError:
+        values = ()
+    if len(values) == 1:
+        values = values * ndim
+    if len(values) != ndim or not all(math.isfinite(v) and v > 0 for v in values):
+        raise InputError(
+            f"a pixel size is one number, or {ndim} comma-separated numbers in array order, each above "
+            f"zero; got {text!r}"
+        )
+    return values
+
+
+def assume_spacing(scan: Scan, spacing: Sequence[float], units: str = "mm") -> Scan:
+    """A copy of ``scan`` (sharing its pixels) whose pixel size of unknown size is taken to be
+    ``spacing`` (array order) in ``units``; origin and direction stay as they were.
+
+    Raises:
+        InputError: the scan's pixel size is known, so nothing may be assumed over it.
+    """
+    if scan.spacing_known:
+        raise InputError(
+            f"the pixel size of this scan is known ({format_spacing(scan.spacing, scan.units)}); an assumed "
+            "pixel size is only for scans without one",
+            scan.source,
+        )
+    if len(spacing) != scan.geometry.ndim:
+        raise InputError(f"an assumed pixel size needs {scan.geometry.ndim} values, got {len(spacing)}")
+    note = assumption_note(spacing, units)
+    geometry = Geometry.from_spacing(spacing, scan.geometry.origin, scan.geometry.direction)
+    return dataclasses.replace(
+        scan,
+        geometry=geometry,
+        units=units,
+        metadata={**scan.metadata, "assumed_spacing": [float(v) for v in spacing]},
+        warnings=[*scan.warnings, note],
+    )
+
+
+def assumption_note(spacing: Sequence[float], units: str) -> str:
+    """How a prediction records that it ran at an assumed pixel size."""
+    return f"assumed pixel size {format_spacing(spacing, units)} (the file gives none)"
+
+
+def format_spacing(spacing: Sequence[float], units: str) -> str:
+    """``2 x 0.8 x 0.8 mm``: a spacing for messages, array order, three significant digits."""
+    return " x ".join(f"{value:.3g}" for value in spacing) + f" {unit_text(units)}"
+
+
+def unit_text(units: str) -> str:
+    """How a unit code is written for people: ``um`` is ``µm``."""
+    return "µm" if units == "um" else units
+
+
+def _modalities(info: ModelInfo) -> str:
+    return "/".join(info.modalities)

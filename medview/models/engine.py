@@ -3,6 +3,10 @@ normalisation, MONAI sliding-window inference, mixed precision on CUDA, progress
 
 Large 2-D images (whole-slide images) are processed tile by tile at a chosen pyramid level, so memory
 is bounded by the tile size plus the output label array at that level.
+
+A scan whose pixel size is unknown (``units == "pixel"``) is never resampled as if its pixels were
+millimetres: a model that needs a pixel size refuses it (:func:`physical_spacing`) until one is
+assumed (:func:`medview.models.api.assume_spacing`).
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from medview.core.errors import InputError
 from medview.core.geometry import Geometry
 from medview.core.progress import CancelToken, ProgressCallback, no_progress
 from medview.core.scan import Scan
-from medview.models.api import InputSpec
+from medview.models.api import InputSpec, format_spacing
 
 DEVICES = ("cuda", "mps", "cpu")
 TILE_PIXELS = 2048 * 2048
 """2-D images with more pixels than this (or multiscale ones) are segmented tile by tile."""
+_PER_MM = {"mm": 1.0, "um": 1000.0}
 
 
 def choose_device(preferred: str | None = None) -> torch.device:
@@ -66,7 +71,8 @@ class Engine:
 
     def network_input(self, scan: Scan, spec: InputSpec) -> torch.Tensor:
         """The scan as a normalised ``(1, C, *spatial)`` float tensor at the model's spacing."""
-        return _to_model_grid(_channels_first(np.asarray(scan.array), scan, spec), scan.spacing, spec)
+        spacing = physical_spacing(scan, spec)
+        return _to_model_grid(_channels_first(np.asarray(scan.array), scan, spec), spacing, spec)
 
     def logits(
         self,
@@ -139,6 +145,7 @@ class Engine:
         source = levels[level]
         shape = tuple(int(s) for s in source.shape[:2])
         geometry = level_geometry(scan.geometry, scan.spatial_shape, shape)
+        spacing = physical_spacing(scan, spec, geometry.spacing)
         margin = max(spec.patch_size or (32, 32)) // 2
         labels = np.zeros(shape, np.uint8)
         starts = [(y, x) for y in range(0, shape[0], tile) for x in range(0, shape[1], tile)]
@@ -147,7 +154,7 @@ class Engine:
             y0, x0 = max(y - margin, 0), max(x - margin, 0)
             y1, x1 = min(y + tile + margin, shape[0]), min(x + tile + margin, shape[1])
             pixels = _channels_first(np.asarray(source[y0:y1, x0:x1]), scan, spec)
-            image = _to_model_grid(pixels, geometry.spacing, spec)
+            image = _to_model_grid(pixels, spacing, spec)
             logits = self.logits(network, image, spec.patch_size, cancel=cancel)
             part = _labels_back(logits, (y1 - y0, x1 - x0))
             ty1, tx1 = min(y + tile, shape[0]), min(x + tile, shape[1])
@@ -164,6 +171,38 @@ def level_geometry(full: Geometry, full_shape: Sequence[int], level_shape: Seque
     affine[: full.ndim, : full.ndim] = linear * factors[np.newaxis, :]
     affine[: full.ndim, full.ndim] = full.affine[: full.ndim, full.ndim] + linear @ ((factors - 1) / 2)
     return Geometry(affine)
+
+
+def physical_spacing(
+    scan: Scan, spec: InputSpec, spacing: Sequence[float] | None = None
+) -> tuple[float, ...]:
+    """``spacing`` (default: the scan's; array order) in the unit of the model's ``target_spacing``,
+    what :func:`model_shape` resamples from.
+
+    A scan in µm going to a model trained in mm (or the reverse) is converted. A scan of unknown pixel
+    size goes to a model that does not need one at the model's own spacing, so it is not resampled.
+
+    Raises:
+        InputError: the scan's pixel size is unknown and the model needs one (``spec.needs_spacing``).
+    """
+    spacing = tuple(scan.spacing if spacing is None else spacing)
+    if not scan.spacing_known:
+        if spec.needs_spacing:
+            trained = (
+                f"was trained at {format_spacing(spec.target_spacing, spec.spacing_units)}"
+                if spec.target_spacing is not None
+                else "needs a known pixel size"
+            )
+            raise InputError(
+                f"this scan's pixel size is unknown (pixel units) and the model {trained}; running it "
+                "would treat pixels as a physical size. Give an assumed pixel size to run it",
+                scan.source,
+            )
+        return spacing if spec.target_spacing is None else tuple(spec.target_spacing)
+    if spec.target_spacing is None:
+        return spacing
+    factor = _PER_MM[spec.spacing_units] / _PER_MM[scan.units]
+    return tuple(value * factor for value in spacing)
 
 
 def model_shape(shape: Sequence[int], spacing: Sequence[float], spec: InputSpec) -> tuple[int, ...]:

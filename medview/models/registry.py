@@ -5,11 +5,14 @@ to construct, or to declare a valid :class:`ModelInfo` becomes a :class:`BrokenP
 its error text; discovery itself never raises because of a plugin.
 
 A plugin folder holds ``*.py`` files that define ``create_plugin() -> ModelPlugin``, and TorchScript
-files (``*.pt``, ``*.ts``) each with a JSON sidecar (see :mod:`medview.models.torchscript`).
+files (``*.pt``, ``*.ts``) each with a JSON sidecar (see :mod:`medview.models.torchscript`). The
+``*.py`` files are imported, so they run: a plugin folder is code the user installed. A TorchScript
+file is listed from its sidecar alone and is only deserialised once the user trusts it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import traceback
@@ -21,7 +24,15 @@ from pathlib import Path
 from medview.core.errors import InputError, MedviewError
 from medview.core.progress import Cancelled, CancelToken, ProgressCallback, no_progress
 from medview.core.scan import Scan
-from medview.models.api import ModelInfo, ModelPlugin, Prediction
+from medview.models.api import (
+    ModelInfo,
+    ModelPlugin,
+    Prediction,
+    assume_spacing,
+    assumption_note,
+    check_fits,
+    unresolved_concerns,
+)
 
 GROUP = "medview.models"
 PLUGIN_PATH_ENV = "MEDVIEW_PLUGIN_PATH"
@@ -79,6 +90,10 @@ class Registry:
         """Plugins whose modality, dimension and channels fit ``scan``."""
         return [plugin for plugin in self.plugins if plugin.info.fits(scan)]
 
+    def other_modality(self, scan: Scan) -> list[ModelPlugin]:
+        """Plugins that can run on ``scan`` (dimension and channels) but were trained on another modality."""
+        return [p for p in self.plugins if p.info.takes(scan) and not p.info.trained_on(scan.modality)]
+
     def _load_folder(self, folder: Path) -> None:
         if not folder.is_dir():
             return
@@ -114,15 +129,61 @@ def predict_safely(
     scan: Scan,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    any_modality: bool = False,
+    assumed_spacing: Sequence[float] | None = None,
 ) -> Prediction:
-    """Run ``plugin`` on ``scan``; anything it raises (other than cancel and medview's own errors)
-    becomes a :class:`PluginError` naming the plugin, so callers show a message, not a crash."""
+    """Run ``plugin`` on ``scan`` once its input concerns are settled; anything it raises (other than
+    cancel and medview's own errors) becomes a :class:`PluginError` naming the plugin, so callers
+    show a message, not a crash.
+
+    Args:
+        any_modality: the user accepts running on a modality the model was not trained on.
+        assumed_spacing: the pixel size (array order, in the model's ``spacing_units``) to assume for
+            a scan that gives none. The model runs on a copy of the scan with that spacing; the
+            prediction comes back on the scan's own grid and geometry, with the assumption in its
+            ``notes`` and provenance.
+
+    Raises:
+        InputError: the network cannot take the scan, or a concern of
+            :func:`~medview.models.api.input_concerns` is left unsettled.
+    """
+    info = plugin.info
+    check_fits(info, scan)
+    concerns = unresolved_concerns(info, scan, any_modality, assumed_spacing)
+    if concerns:
+        raise InputError("; ".join(map(str, concerns)), scan.source)
+    units = info.input.spacing_units
+    run_on = scan if assumed_spacing is None else assume_spacing(scan, assumed_spacing, units)
     try:
-        return plugin.predict(scan, progress, cancel)
+        prediction = plugin.predict(run_on, progress, cancel)
     except (Cancelled, MedviewError):
         raise
     except Exception as error:  # noqa: BLE001
-        raise PluginError(f"model {plugin.info.title} failed: {_describe(error)}") from error
+        raise PluginError(f"model {info.title} failed: {_describe(error)}") from error
+    if assumed_spacing is not None:
+        _back_on_scan_grid(prediction, scan, assumption_note(assumed_spacing, units))
+    return prediction
+
+
+def _back_on_scan_grid(prediction: Prediction, scan: Scan, note: str) -> None:
+    """Give a prediction made at an assumed pixel size the scan's own geometry (the grid is the same;
+    only its size was assumed) and record the assumption."""
+    provenance = prediction.provenance
+    derived_from = f"{provenance.derived_from or scan.name}; {note}"
+    provenance = dataclasses.replace(provenance, derived_from=derived_from)
+    prediction.provenance = provenance
+    prediction.geometry = scan.geometry
+    prediction.notes.append(note)
+    label_map = prediction.label_map
+    if label_map is not None:
+        label_map.provenance = provenance
+        if label_map.array.shape == scan.spatial_shape:
+            label_map.geometry = scan.geometry
+        else:  # a whole-slide image segmented at a coarser pyramid level
+            from medview.models.engine import level_geometry  # torch: only when a level was used
+
+            label_map.geometry = level_geometry(scan.geometry, scan.spatial_shape, label_map.array.shape)
 
 
 def default_folders() -> list[Path]:

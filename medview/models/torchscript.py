@@ -1,4 +1,4 @@
-"""The user's own model as a plugin, without code: a TorchScript file (or a MONAI bundle's
+"""The user's own model as a plugin, without a Python plugin: a TorchScript file (or a MONAI bundle's
 ``models/model.ts``) plus a JSON sidecar that declares what :class:`ModelInfo` would.
 
 Sidecar (``model.json`` beside ``model.pt``, or ``medview.json`` in a bundle's folder)::
@@ -8,14 +8,25 @@ Sidecar (``model.json`` beside ``model.pt``, or ``medview.json`` in a bundle's f
                "normalisation": {"kind": "range", "low": -200, "high": 300}},
      "labels": {"classes": [{"value": 1, "name": "liver", "colour": [200, 80, 60]}]}}
 
+Optional ``input`` keys: ``needs_spacing`` (default: true when ``target_spacing`` is given) and
+``spacing_units`` (``mm``, the default, or ``um``); see :class:`~medview.models.api.InputSpec`.
+
 Segmentation networks output one channel per class (background first); classification networks
 output one logit per class. A bundle's ``configs/metadata.json`` supplies name and version when the
-sidecar leaves them out. TorchScript archives hold TorchScript code and tensors, not pickled Python
-objects, so loading one does not run arbitrary Python.
+sidecar leaves them out.
+
+Trust: a TorchScript archive holds code (TorchScript programs, which can call any operator
+registered in the process) that runs when it is loaded and run, so PyTorch's security notes say to
+treat it as executable. Reading the sidecar is safe and is all that listing a model does; the
+archive is deserialised only after :meth:`TorchScriptPlugin.trust` with the hash of its content
+(``medview predict --trust``, or the user's confirmation in the Models panel). The bytes that were
+hashed are the bytes loaded, so a file swapped after it was trusted is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -33,6 +44,11 @@ BUNDLE_SIDECAR = "medview.json"
 SUPPORTED_TASKS = ("segmentation", "classification")
 
 
+class UntrustedModelError(InputError):
+    """A TorchScript model was about to be loaded without the user's trust; the message names the file
+    and how to trust it."""
+
+
 class TorchScriptPlugin(SegmentationPlugin):
     """A TorchScript network described by a sidecar; segmentation or classification."""
 
@@ -40,6 +56,31 @@ class TorchScriptPlugin(SegmentationPlugin):
         super().__init__()
         self.model_path = model_path
         self.info = info
+        self.trusted_sha256: str | None = None
+
+    @property
+    def requires_trust(self) -> bool:
+        """True until the user has trusted this file (see :meth:`trust`) and it is not loaded yet."""
+        return self.trusted_sha256 is None and self._network is None
+
+    def file_sha256(self) -> str:
+        """SHA-256 of the TorchScript file as it is on disk now (reads it; never deserialises it)."""
+        return _sha256(self._read())
+
+    def trust(self, sha256: str | None = None) -> None:
+        """Allow loading the TorchScript file while its content hashes to ``sha256`` (default: what
+        it holds now). Call it only on the user's explicit word."""
+        self.trusted_sha256 = self.file_sha256() if sha256 is None else sha256
+
+    def check_trusted(self) -> None:
+        """Raise :class:`UntrustedModelError` unless the user has trusted this file."""
+        if self.requires_trust:
+            raise UntrustedModelError(
+                f"model {self.info.name} is a TorchScript file, which runs code stored in it, and it is "
+                "not trusted. If you trust its source, add --trust to `medview predict`, or confirm it "
+                "in the Models panel",
+                self.model_path,
+            )
 
     @classmethod
     def from_file(cls, path: str | Path) -> TorchScriptPlugin:
@@ -61,8 +102,16 @@ class TorchScriptPlugin(SegmentationPlugin):
         return cls(model, _info_from_sidecar(sidecar, defaults, fallback_name=model.stem))
 
     def build_network(self) -> torch.nn.Module:
+        self.check_trusted()
+        content = self._read()
+        if _sha256(content) != self.trusted_sha256:
+            raise UntrustedModelError(
+                "the TorchScript file changed after it was trusted; trust it again if you trust its "
+                "new content",
+                self.model_path,
+            )
         try:
-            return torch.jit.load(str(self.model_path), map_location="cpu")
+            return torch.jit.load(io.BytesIO(content), map_location="cpu")
         except (RuntimeError, ValueError) as error:
             raise InputError(
                 f"not a TorchScript model ({str(error).splitlines()[0]})", self.model_path
@@ -78,6 +127,17 @@ class TorchScriptPlugin(SegmentationPlugin):
         image = engine.network_input(scan, self.info.input)
         logits = engine.logits(self.network, image, None, progress, cancel)
         return self._prediction(scan, probabilities=torch.softmax(logits[0].flatten(), dim=0).numpy())
+
+    def _read(self) -> bytes:
+        try:
+            return self.model_path.read_bytes()
+        except OSError as error:
+            message = f"cannot read the TorchScript file ({error.strerror})"
+            raise InputError(message, self.model_path) from error
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 def _info_from_sidecar(path: Path, defaults: dict, fallback_name: str) -> ModelInfo:

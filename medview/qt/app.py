@@ -1,7 +1,9 @@
 """medview's main window: a napari canvas inside medview's own window, with cases, panels and menus.
 
 The window holds a :class:`napari.components.ViewerModel` shown by napari's ``QtViewer``; every
-panel receives that model. Loading runs in a worker through the window's :class:`TaskBar`.
+panel receives that model. Loading runs in a worker through the window's :class:`TaskBar`, and a
+scan replaces the layers only once all its layers are built (:mod:`medview.qt.opening`); a file
+that cannot be opened is named in an error dialog and leaves what was shown.
 """
 
 from __future__ import annotations
@@ -32,12 +34,25 @@ from qtpy.QtWidgets import (
 )
 
 import medview
-from medview.core.progress import CancelToken, ProgressCallback
+from medview.core.progress import Cancelled, CancelToken, ProgressCallback
 from medview.core.scan import Scan, Window
 from medview.demo import DemoCase, make_ct, make_radiograph, make_tile
-from medview.qt.bridge import add_boxes, add_label_map, add_scan, scan_from_layer
+from medview.qt.bridge import scan_from_layer
+from medview.qt.opening import (
+    PreparedLabels,
+    PreparedScan,
+    case_layers,
+    check_drawable,
+    lossy_notice,
+    opening_error_text,
+    replace_layers,
+    scan_layers,
+    seg_over,
+)
 from medview.qt.panels import PANELS
 from medview.qt.status import cursor_status
+from medview.qt.tile_error_notice import TileErrorNotice
+from medview.qt.viewer_actions import serve_napari_actions
 from medview.qt.widgets.task_bar import TaskBar
 
 _log = logging.getLogger(__name__)
@@ -57,11 +72,16 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"medview {medview.__version__}")
         self.viewer = viewer or ViewerModel(title="medview")
         self.qt_viewer = QtViewer(self.viewer)
+        self._withdraw_napari_actions = serve_napari_actions(self.viewer, self.qt_viewer)
         self.setCentralWidget(self.qt_viewer)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.qt_viewer.dockLayerControls)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.qt_viewer.dockLayerList)
         self.cases = self._make_case_list()
         self.task_bar = TaskBar()
+        self.tile_errors = TileErrorNotice(
+            lambda title, text: self.show_error(title, text),
+            lambda text: self.statusBar().showMessage(text, 30_000),
+        )
         self.cursor_label = QLabel("")
         self.statusBar().addWidget(self.cursor_label, 1)
         self.statusBar().addPermanentWidget(self.task_bar, 1)
@@ -78,6 +98,8 @@ class MainWindow(QMainWindow):
         self._connect_training_to_models()
         self.viewer.cursor.events.position.connect(self._update_cursor_status)
         self.viewer.layers.selection.events.active.connect(self._refresh_window_presets)
+        self.viewer.layers.events.inserted.connect(self._refresh_canvas_notice)
+        self.viewer.layers.events.removed.connect(self._refresh_canvas_notice)
         self.qt_viewer.installEventFilter(self)
         self.setAcceptDrops(True)
         self.setStyleSheet(get_stylesheet(self.viewer.theme))
@@ -88,11 +110,18 @@ class MainWindow(QMainWindow):
         """Generate one of :data:`DEMO_CASES` in a worker and show it with its ground truth."""
         make = DEMO_CASES[title]
 
-        def generate(progress: ProgressCallback, cancel: CancelToken) -> DemoCase:
+        def generate(progress: ProgressCallback, cancel: CancelToken) -> PreparedScan:
             progress(0.1, f"Generating {title}…")
-            return make(seed)
+            case = make(seed)
+            progress(0.8, f"Preparing {title} for display…")
+            return case_layers(case)
 
-        return self.task_bar.start(generate, self.show_case, description=f"Opening {title}")
+        return self.task_bar.start(
+            generate,
+            self._show_prepared,
+            on_error=lambda error: self._opening_failed(title, error),
+            description=f"Opening {title}",
+        )
 
     def open_path(self, path: str | Path, series_uid: str | None = None) -> CancelToken:
         """Open a file or folder in a worker; a folder with several series asks which to show."""
@@ -100,18 +129,30 @@ class MainWindow(QMainWindow):
 
         path = Path(path)
 
-        def load(progress: ProgressCallback, cancel: CancelToken) -> Scan | list:
+        layer = self.scan_layer
+        shown = scan_from_layer(layer) if layer is not None else None
+
+        def load(progress: ProgressCallback, cancel: CancelToken) -> PreparedScan | PreparedLabels | list:
+            if series_uid is None and path.is_file():
+                over = seg_over(path, shown)
+                if over is not None:
+                    return over
             if series_uid is None and path.is_dir():
                 progress(0.05, f"Looking for series in {path.name}…")
                 series = list_series(path)
                 if len(series) > 1:
                     return series
             progress(0.2, f"Reading {path.name}…")
-            return open_scan(path, series_uid=series_uid)
+            scan = open_scan(path, series_uid=series_uid)
+            progress(0.8, f"Preparing {path.name} for display…")
+            return scan_layers(scan)
 
-        def loaded(result: Scan | list) -> None:
-            if isinstance(result, Scan):
-                self.show_scan(result)
+        def loaded(result: PreparedScan | PreparedLabels | list) -> None:
+            if isinstance(result, PreparedScan):
+                self._show_prepared(result)
+                return
+            if isinstance(result, PreparedLabels):
+                self._add_prepared_labels(result, path)
                 return
             from medview.qt.widgets.series_dialog import choose_series
 
@@ -119,29 +160,27 @@ class MainWindow(QMainWindow):
             if chosen is not None:
                 self.open_path(path, series_uid=chosen)
 
-        return self.task_bar.start(load, loaded, description=f"Opening {path.name}")
+        return self.task_bar.start(
+            load,
+            loaded,
+            on_error=lambda error: self._opening_failed(path, error),
+            description=f"Opening {path.name}",
+        )
 
     def show_case(self, case: DemoCase) -> None:
         """Replace the layers with a demo case: scan, ground truth and boxes."""
-        self.show_scan(case.scan)
-        if case.truth is not None:
-            add_label_map(self.viewer, case.truth, name="ground truth")
-        if case.boxes:
-            add_boxes(self.viewer, case.boxes, case.box_labels, case.scan.geometry, name="ground truth boxes")
-        self._select_scan_layer()
+        self._show_prepared(case_layers(case))
 
     def show_scan(self, scan: Scan) -> Image:
-        """Replace the layers with ``scan``; its warnings go to the status line and a message box."""
-        self.viewer.layers.clear()
-        layer = add_scan(self.viewer, scan)
-        self.viewer.reset_view()
-        self._remember_case(scan)
-        self._refresh_window_presets()
-        if scan.warnings:
-            text = "\n".join(scan.warnings)
-            self.statusBar().showMessage(f"Warning: {scan.warnings[0]}", 30_000)
-            QMessageBox.warning(self, f"{scan.name}: check this scan", text)
-        return layer
+        """Replace the layers with ``scan`` and its attached label maps, or raise and keep what was shown.
+
+        Its warnings go to the status line and a message box.
+        """
+        return self._show_prepared(scan_layers(scan))
+
+    def show_error(self, title: str, text: str) -> None:
+        """Tell the user that something failed, in a modal box (tests replace this method)."""
+        QMessageBox.critical(self, title, text)
 
     # ----------------------------------------------------------------- viewing
     @property
@@ -177,8 +216,9 @@ class MainWindow(QMainWindow):
         if watched is self.qt_viewer and event.type() == QEvent.Type.Drop and event.mimeData().hasUrls():
             urls = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
             if urls:
-                self.open_path(urls[0])
                 event.acceptProposedAction()
+                if not self._refuse_while_busy():
+                    self.open_path(urls[0])
                 return True
         return super().eventFilter(watched, event)
 
@@ -186,6 +226,7 @@ class MainWindow(QMainWindow):
         """Cancel running work and close the panels and canvas, once (Qt may close twice)."""
         if not self._closed:
             self._closed = True
+            self._withdraw_napari_actions()
             self.task_bar.cancel()
             for panel in self.panels.values():
                 panel.close()
@@ -206,11 +247,53 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         return cases
 
-    def _open_case_item(self, item: QListWidgetItem) -> None:
-        kind, value = item.data(Qt.ItemDataRole.UserRole)
+    def _show_prepared(self, prepared: PreparedScan) -> Image:
+        """Swap in a scan's built layers (or raise, keeping what was shown), then tell its warnings."""
+        scan = prepared.scan
+        replace_layers(self.viewer, self.qt_viewer, prepared.layers)
+        self.tile_errors.watch(scan)
+        self._remember_case(scan)
+        self._refresh_window_presets()
+        self._select_scan_layer()
+        if scan.warnings:
+            text = "\n".join(scan.warnings)
+            self.statusBar().showMessage(f"Warning: {scan.warnings[0]}", 30_000)
+            QMessageBox.warning(self, f"{scan.name}: check this scan", text)
+        return prepared.layers[0]
+
+    def _add_prepared_labels(self, prepared: PreparedLabels, path: Path) -> None:
+        """Lay a segmentation over the open scan; its warnings are told like a scan's."""
+        check_drawable(self.qt_viewer, prepared.layer)
+        self.viewer.layers.append(prepared.layer)
+        if prepared.warnings:
+            self.statusBar().showMessage(f"Warning: {prepared.warnings[0]}", 30_000)
+            QMessageBox.warning(self, f"{path.name}: check this segmentation", "\n".join(prepared.warnings))
+
+    def _opening_failed(self, path: str | Path, error: BaseException) -> None:
+        if isinstance(error, Cancelled):
+            return
+        text = opening_error_text(path, error)
+        self.statusBar().showMessage(text, 30_000)
+        self.show_error(f"Could not open {Path(path).name}", text)
+
+    def _refuse_while_busy(self) -> bool:
+        """True (and say so) when a task is running, so that a new one cannot start."""
         if self.task_bar.busy:
             self.statusBar().showMessage("Wait for the current task to finish, or cancel it", 5000)
-        elif kind == "demo":
+        return self.task_bar.busy
+
+    def _refresh_canvas_notice(self, event: Any = None) -> None:
+        """The canvas says so when the open scan's pixels were lossily compressed."""
+        layer = self.scan_layer
+        text = lossy_notice(scan_from_layer(layer) if layer is not None else None)
+        notice = self.viewer.canvas.overlays.text
+        notice.text, notice.visible = text, bool(text)
+
+    def _open_case_item(self, item: QListWidgetItem) -> None:
+        kind, value = item.data(Qt.ItemDataRole.UserRole)
+        if self._refuse_while_busy():
+            return
+        if kind == "demo":
             self.open_demo(value)
         else:
             self.open_path(value)
@@ -232,7 +315,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &folder (DICOM)…", self._ask_open_folder, "Ctrl+Shift+O")
         demo_menu = file_menu.addMenu("&Demo cases")
         for title in DEMO_CASES:
-            self._action(demo_menu, title, lambda checked=False, t=title: self.open_demo(t))
+            self._action(demo_menu, title, lambda checked=False, t=title: self._ask_open_demo(t))
         self._action(file_menu, "New demo &workspace (to fine-tune)…", self._ask_demo_workspace)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -375,12 +458,20 @@ class MainWindow(QMainWindow):
         if path:
             self.create_demo_workspace(path)
 
+    def _ask_open_demo(self, title: str) -> None:
+        if not self._refuse_while_busy():
+            self.open_demo(title)
+
     def _ask_open_file(self) -> None:
+        if self._refuse_while_busy():
+            return
         path, _ = QFileDialog.getOpenFileName(self, "Open a scan")
         if path:
             self.open_path(path)
 
     def _ask_open_folder(self) -> None:
+        if self._refuse_while_busy():
+            return
         path = QFileDialog.getExistingDirectory(self, "Open a DICOM folder")
         if path:
             self.open_path(path)

@@ -3,8 +3,9 @@
 medview's world coordinates are LPS millimetres listed in array order (see
 :mod:`medview.core.geometry`), which is exactly what napari's ``scale``/``translate``/``affine``
 expect, so an axis-aligned scan becomes ``scale=spacing, translate=origin`` and an oblique one gets
-the full ``affine``. Each layer keeps its medview object in ``layer.metadata`` so panels can get the
-geometry, label table and provenance back.
+the full ``affine``, except where napari cannot draw it (see :func:`display_geometry`). Each layer
+keeps its medview object and its real geometry in ``layer.metadata`` so panels can get the geometry,
+label table and provenance back, whatever the display transform.
 """
 
 from __future__ import annotations
@@ -22,28 +23,65 @@ from medview.core.geometry import Geometry
 from medview.core.labels import LabelTable
 from medview.core.provenance import Provenance
 from medview.core.scan import LabelMap, Scan
+from medview.core.windows import is_signed_map, signed_window
 
 SCAN_KEY = "medview_scan"
 LABEL_MAP_KEY = "medview_label_map"
 BOXES_KEY = "medview_boxes"
+GEOMETRY_KEY = "medview_geometry"
+"""Layer metadata: the real :class:`Geometry` of the layer's data, whatever transform displays it."""
 _OVERLAY_OPACITY = 0.4
+SIGNED_COLORMAP = "coolwarm"  # diverging: blue below zero, neutral at zero, red above
+_IN_PLANE_ATOL = 1e-4  # direction cosine: an in-slice axis this far out of the drawn plane is oblique
+
+
+def display_geometry(geometry: Geometry, leading_axes: int = 0) -> tuple[dict[str, Any], bool]:
+    """How a layer with ``geometry`` is placed in napari: its keyword arguments, and whether the data
+    is shown in stored order instead of in patient space.
+
+    napari draws the last two world axes of a slice and slices along the others. When an in-slice
+    array axis has a component along a sliced world axis (an oblique single slice, a sagittal or
+    coronal series stored as a volume), napari cannot draw it: its transform for the drawn axes is
+    singular or leaves the picture empty. Such data is shown as stored instead, rows down and columns
+    right (as a PACS shows projection images), with ``scale`` = spacing and no rotation; the real
+    geometry stays with the medview object (and under :data:`GEOMETRY_KEY`) for export, metrics and
+    the status line. 2D images and in-plane rotations are always drawn in patient space; so is a slice
+    axis that is merely tilted (gantry tilt), which napari draws without the out-of-slice shear.
+
+    Args:
+        geometry: the data's affine from array index to world millimetres.
+        leading_axes: non-spatial axes (time) in front of the spatial ones; they get unit scale.
+
+    Returns:
+        ``(kwargs, shown_in_stored_order)``: ``scale``/``translate`` or ``affine`` for the layer.
+    """
+    if _napari_cannot_draw(geometry):
+        return {
+            "scale": (1.0,) * leading_axes + geometry.spacing,
+            "translate": (0.0,) * (leading_axes + geometry.ndim),
+        }, True
+    return _world_kwargs(geometry, leading_axes), False
 
 
 def geometry_kwargs(geometry: Geometry, leading_axes: int = 0) -> dict[str, Any]:
-    """napari layer keyword arguments that place data with ``geometry``.
+    """napari layer keyword arguments that place data with ``geometry`` (see :func:`display_geometry`).
 
     ``leading_axes`` non-spatial axes (time) come first and get unit scale.
     """
-    if geometry.is_axis_aligned and leading_axes == 0:
-        return {"scale": geometry.spacing, "translate": geometry.origin}
-    if geometry.is_axis_aligned:
-        return {
-            "scale": (1.0,) * leading_axes + geometry.spacing,
-            "translate": (0.0,) * leading_axes + geometry.origin,
-        }
-    affine = np.eye(geometry.ndim + leading_axes + 1)
-    affine[leading_axes:, leading_axes:] = geometry.affine
-    return {"affine": affine}
+    return display_geometry(geometry, leading_axes)[0]
+
+
+def patient_position(layer: Layer, world_position: Sequence[float]) -> np.ndarray:
+    """Patient coordinates (mm, LPS in array order) of a point napari shows at ``world_position``.
+
+    Maps the displayed position to the layer's array index and back through the real geometry, so it
+    is right whether the layer is shown in patient space or in stored order.
+    """
+    geometry = layer.metadata.get(GEOMETRY_KEY)
+    if not isinstance(geometry, Geometry):
+        geometry = _layer_geometry(layer)
+    index = np.asarray(layer.world_to_data(world_position), dtype=float)[-geometry.ndim :]
+    return geometry.index_to_world(index)
 
 
 def scan_layer_data(scan: Scan) -> tuple[Any, dict[str, Any], str]:
@@ -53,13 +91,20 @@ def scan_layer_data(scan: Scan) -> tuple[Any, dict[str, Any], str]:
         "name": scan.name or "scan",
         "rgb": scan.rgb,
         "multiscale": scan.is_multiscale,
-        "metadata": {SCAN_KEY: scan},
+        "metadata": {SCAN_KEY: scan, GEOMETRY_KEY: scan.geometry},
         **geometry_kwargs(scan.geometry, int(scan.has_time_axis)),
     }
     if not scan.rgb:
-        kwargs["colormap"] = "gray"
-        if scan.window is not None:
-            kwargs["contrast_limits"] = scan.window.limits
+        window = scan.window
+        if is_signed_map(scan):
+            # A diverging map means something only with its neutral colour on zero.
+            kwargs["colormap"] = SIGNED_COLORMAP
+            if window is None or window.center != 0.0:
+                window = signed_window(scan)
+        else:
+            kwargs["colormap"] = "gray"
+        if window is not None:
+            kwargs["contrast_limits"] = window.limits
     return data, kwargs, "image"
 
 
@@ -69,7 +114,7 @@ def label_map_layer_data(label_map: LabelMap, name: str | None = None) -> tuple[
         "name": name or _label_map_name(label_map),
         "opacity": _OVERLAY_OPACITY,
         "colormap": label_colormap(label_map.labels),
-        "metadata": {LABEL_MAP_KEY: label_map},
+        "metadata": {LABEL_MAP_KEY: label_map, GEOMETRY_KEY: label_map.geometry},
         **geometry_kwargs(label_map.geometry),
     }
     return label_map.array, kwargs, "labels"
@@ -78,8 +123,6 @@ def label_map_layer_data(label_map: LabelMap, name: str | None = None) -> tuple[
 def add_scan(viewer: ViewerModel, scan: Scan) -> Image:
     """Add ``scan`` as an image layer with its geometry and default window."""
     data, kwargs, _ = scan_layer_data(scan)
-    if scan.units == "um":
-        viewer.scale_bar.unit = "um"
     return viewer.add_image(data, **kwargs)
 
 
@@ -149,7 +192,7 @@ def boxes_layer_data(
         },
         "feature_defaults": {"box_id": -1, "label": _default_label_name(labels), "score": 1.0},
         "text": {"string": "{label} {score:.2f}", "color": "yellow", "size": 9, "anchor": "upper_left"},
-        "metadata": {BOXES_KEY: list(boxes)},
+        "metadata": {BOXES_KEY: list(boxes), GEOMETRY_KEY: geometry},
         **geometry_kwargs(geometry),
     }
     return rectangles or None, kwargs, "shapes"
@@ -192,6 +235,26 @@ def boxes_from_layer(layer: Shapes, labels: LabelTable | None = None) -> list[Bo
     return boxes
 
 
+def _napari_cannot_draw(geometry: Geometry) -> bool:
+    if geometry.ndim < 3:
+        return False
+    sliced, drawn = slice(0, geometry.ndim - 2), slice(geometry.ndim - 2, None)
+    return bool(np.abs(geometry.direction[sliced, drawn]).max() > _IN_PLANE_ATOL)
+
+
+def _world_kwargs(geometry: Geometry, leading_axes: int) -> dict[str, Any]:
+    if geometry.is_axis_aligned and leading_axes == 0:
+        return {"scale": geometry.spacing, "translate": geometry.origin}
+    if geometry.is_axis_aligned:
+        return {
+            "scale": (1.0,) * leading_axes + geometry.spacing,
+            "translate": (0.0,) * leading_axes + geometry.origin,
+        }
+    affine = np.eye(geometry.ndim + leading_axes + 1)
+    affine[leading_axes:, leading_axes:] = geometry.affine
+    return {"affine": affine}
+
+
 def _label_map_name(label_map: LabelMap) -> str:
     provenance = label_map.provenance
     if provenance.source == "model":
@@ -200,6 +263,10 @@ def _label_map_name(label_map: LabelMap) -> str:
 
 
 def _layer_geometry(layer: Layer) -> Geometry:
+    """The real geometry of a bridge-made layer, else the one its napari transform describes."""
+    known = layer.metadata.get(GEOMETRY_KEY)
+    if isinstance(known, Geometry) and known.ndim == layer.ndim:
+        return known
     affine = np.asarray(layer.affine.affine_matrix) @ _scale_translate_matrix(layer)
     return Geometry(affine)
 

@@ -29,6 +29,8 @@ class TrainingCase:
         modality: DICOM modality code; chooses the augmentation.
         spacing: voxel size in array order (mm, or µm for slides); needed to resample to a model's
             target spacing.
+        units: what ``spacing`` is measured in, as :attr:`medview.core.scan.Scan.units` (``pixel``
+            when the scan's pixel size is unknown: a model that needs one refuses such a case).
         partial: only some slices are annotated (a case still in progress); the others are
             :data:`~medview.training.partial.IGNORE`. A partial case trains but never validates.
     """
@@ -39,6 +41,7 @@ class TrainingCase:
     modality: str = "OT"
     spacing: tuple[float, ...] | None = None
     partial: bool = False
+    units: str = "mm"
 
     @property
     def rgb(self) -> bool:

@@ -39,11 +39,11 @@ def test_written_ct_keeps_geometry_and_labels_with_their_names(written):
 
 
 def test_cases_differ_from_each_other_and_repeat_with_the_seed(written, tmp_path):
-    first = open_scan(written / "radiograph" / "demo-radiograph-7000_image.tif")
-    second = open_scan(written / "radiograph" / "demo-radiograph-7001_image.tif")
+    first = open_scan(written / "radiograph" / "demo-radiograph-7000_image.dcm")
+    second = open_scan(written / "radiograph" / "demo-radiograph-7001_image.dcm")
     assert not np.array_equal(np.asarray(first.array), np.asarray(second.array))
     assert main(["demo", "--out", str(tmp_path), "--cases", "1", "--seed", "7"]) == 0
-    again = open_scan(tmp_path / "radiograph" / "demo-radiograph-7000_image.tif")
+    again = open_scan(tmp_path / "radiograph" / "demo-radiograph-7000_image.dcm")
     np.testing.assert_array_equal(np.asarray(again.array), np.asarray(first.array))
     boxes = json.loads((written / "radiograph" / "demo-radiograph-7000_boxes.json").read_text())
     assert boxes["boxes"] and boxes["labels"]["classes"][0]["name"] == "nodule"

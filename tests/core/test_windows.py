@@ -11,9 +11,10 @@ from medview.core.scan import Scan, Window
 from medview.core.windows import CT_PRESETS, auto_window, default_window, window_presets
 
 
-def _ct(dicom_windows=()):
+def _ct(dicom_windows=(), value_unit="HU"):
     array = np.arange(-1000, 1000, dtype=np.int16).reshape(2, 10, 100)
-    return Scan(array, Geometry.identity(3), modality="CT", metadata={"dicom_windows": list(dicom_windows)})
+    metadata = {"dicom_windows": list(dicom_windows)}
+    return Scan(array, Geometry.identity(3), modality="CT", value_unit=value_unit, metadata=metadata)
 
 
 def test_dicom_window_comes_first_then_ct_presets_then_auto():
@@ -26,6 +27,12 @@ def test_dicom_window_comes_first_then_ct_presets_then_auto():
 
 def test_ct_without_a_dicom_window_opens_with_soft_tissue():
     assert default_window(_ct()) == Window(40.0, 400.0, "soft tissue")
+
+
+def test_ct_values_not_in_hounsfield_units_get_no_hu_presets():
+    perfusion = _ct(value_unit="")  # a CT perfusion map, RescaleType US
+    assert default_window(perfusion).name == "auto"
+    assert not set(CT_PRESETS) & set(window_presets(perfusion))
 
 
 def test_auto_window_spans_the_half_to_99_5_percentiles():

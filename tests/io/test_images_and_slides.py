@@ -108,7 +108,7 @@ def test_the_openslide_backend_reads_the_same_generic_tiled_tiff(tmp_path):
     np.testing.assert_array_equal(with_openslide.levels[1].compute(), with_tifffile.levels[1].compute())
 
 
-def test_a_slide_without_microns_per_pixel_warns(tmp_path):
+def test_a_slide_without_microns_per_pixel_is_shown_in_pixels(tmp_path):
     path = tmp_path / "bare.tif"
     with tifffile.TiffWriter(path) as tiff:
         base = _picture((512, 512, 3))
@@ -116,7 +116,8 @@ def test_a_slide_without_microns_per_pixel_warns(tmp_path):
         tiff.write(base[::2, ::2], tile=(128, 128), photometric="rgb", subfiletype=1)
     scan = open_scan(path)
     assert scan.is_multiscale and scan.spacing == (1.0, 1.0)
-    assert scan.warnings == ["the slide states no microns per pixel: shown with 1 µm per pixel"]
+    assert scan.units == "pixel" and not scan.spacing_known
+    assert scan.warnings == ["the slide states no pixel size (microns per pixel): it is shown in pixels"]
 
 
 def test_a_broken_slide_is_refused(tmp_path):

@@ -11,8 +11,8 @@ from medview.core.errors import InputError
 from medview.core.geometry import Geometry
 from medview.core.progress import Cancelled, CancelToken
 from medview.core.scan import Scan
-from medview.models.api import InputSpec, Normalisation
-from medview.models.engine import Engine, choose_device, level_geometry, model_shape
+from medview.models.api import InputSpec, Normalisation, assume_spacing
+from medview.models.engine import Engine, choose_device, level_geometry, model_shape, physical_spacing
 
 
 def threshold_network(ndim: int, channels: int = 1) -> torch.nn.Module:
@@ -130,3 +130,49 @@ def test_slides_run_tile_by_tile_at_a_chosen_level():
     assert reports[-1] == "tile 6 of 6"
     with pytest.raises(InputError, match="level 2 does not exist"):
         Engine.create("cpu").segment_tiles(threshold_network(2, 3), scan, spec, level=2)
+
+
+@pytest.mark.parametrize(
+    ("units", "spacing", "model_units", "expected"),
+    [
+        ("mm", (0.2, 0.2), "mm", (0.2, 0.2)),
+        ("um", (160.0, 160.0), "mm", (0.16, 0.16)),  # a calibrated TIFF radiograph, for a model in mm
+        ("mm", (0.0005, 0.0005), "um", (0.5, 0.5)),  # a slide stored in mm, for a model in µm
+        ("um", (0.25, 0.25), "um", (0.25, 0.25)),
+    ],
+)
+def test_physical_spacing_converts_between_mm_and_um(units, spacing, model_units, expected):
+    scan = Scan(np.zeros((4, 4)), Geometry.from_spacing(spacing), units=units)
+    spec = InputSpec(2, target_spacing=(1.0, 1.0), spacing_units=model_units)
+    assert physical_spacing(scan, spec) == pytest.approx(expected)
+
+
+def test_unknown_pixel_size_is_never_resampled_as_if_it_were_mm(ct_scan):
+    pixels = Scan(ct_scan.array, Geometry.identity(3), "CT", "block", units="pixel", source="block.png")
+    spec = InputSpec(3, 1, (6.0, 1.6, 1.4), None, Normalisation("range", -100, 500))
+    engine = Engine.create("cpu")
+    with pytest.raises(
+        InputError,
+        match=r"block.png: this scan's pixel size is unknown \(pixel units\) and "
+        r"the model was trained at 6 x 1.6 x 1.4 mm; .* Give an assumed pixel size",
+    ):
+        engine.network_input(pixels, spec)
+    with pytest.raises(InputError, match="pixel size is unknown"):
+        engine.segment(threshold_network(3), pixels, spec)
+    # once a size is assumed, the field of view of the assumed grid goes to the model's spacing
+    assumed = assume_spacing(pixels, (3.0, 0.8, 0.7))
+    assert tuple(engine.network_input(assumed, spec).shape) == (1, 1, 6, 10, 12)
+
+
+def test_a_model_that_needs_no_pixel_size_runs_on_the_pixel_grid(ct_scan):
+    pixels = Scan(ct_scan.array, Geometry.identity(3), "CT", "block", units="pixel")
+    spec = InputSpec(3, 1, (6.0, 1.6, 1.4), None, Normalisation("range", -100, 500), needs_spacing=False)
+    assert tuple(Engine.create("cpu").network_input(pixels, spec).shape) == (1, 1, 12, 20, 24)
+
+
+def test_slide_tiles_of_unknown_pixel_size_are_refused():
+    full = np.zeros((64, 64, 3), np.uint8)
+    scan = Scan(full, Geometry.identity(2), "OT", rgb=True, levels=(full, full[::2, ::2]), units="pixel")
+    spec = InputSpec(2, 3, (0.5, 0.5), (32, 32), spacing_units="um")
+    with pytest.raises(InputError, match="trained at 0.5 x 0.5 µm"):
+        Engine.create("cpu").segment_tiles(threshold_network(2, 3), scan, spec, level=1)

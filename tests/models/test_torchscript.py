@@ -1,7 +1,9 @@
-"""The user's own TorchScript model (or MONAI bundle) with a JSON sidecar becomes a plugin."""
+"""The user's own TorchScript model (or MONAI bundle) with a JSON sidecar becomes a plugin, which is
+listed from its sidecar alone and loaded only once the user trusts the file."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -9,8 +11,8 @@ import pytest
 import torch
 
 from medview.core.errors import InputError
-from medview.models.registry import Registry
-from medview.models.torchscript import TorchScriptPlugin
+from medview.models.registry import Registry, predict_safely
+from medview.models.torchscript import TorchScriptPlugin, UntrustedModelError
 
 SIDECAR = {
     "name": "my-bone",
@@ -51,8 +53,29 @@ def save_model(folder, module: torch.nn.Module, sidecar: dict | None, name: str 
     return path
 
 
+def trusted(path) -> TorchScriptPlugin:
+    plugin = TorchScriptPlugin.from_file(path)
+    plugin.trust()
+    return plugin
+
+
+@pytest.fixture
+def jit_load_calls(monkeypatch):
+    """``torch.jit.load`` counting its calls; it fails the test when called while ``refuse`` is set."""
+    real, calls = torch.jit.load, {"count": 0, "refuse": True}
+
+    def load(*args, **kwargs):
+        if calls["refuse"]:
+            pytest.fail("torch.jit.load was called on a TorchScript file nobody trusted")
+        calls["count"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.jit, "load", load)
+    return calls
+
+
 def test_segmentation_model_with_sidecar(tmp_path, ct_scan):
-    plugin = TorchScriptPlugin.from_file(save_model(tmp_path, Bright(), SIDECAR))
+    plugin = trusted(save_model(tmp_path, Bright(), SIDECAR))
     assert plugin.info.title == "my-bone 3"
     prediction = plugin.predict(ct_scan)
     assert prediction.label_map.fits(ct_scan)
@@ -71,7 +94,7 @@ def test_classification_model(tmp_path, ct_scan):
             ]
         },
     }
-    plugin = TorchScriptPlugin.from_file(save_model(tmp_path, Score(), sidecar))
+    plugin = trusted(save_model(tmp_path, Score(), sidecar))
     probabilities = plugin.predict(ct_scan).probabilities_by_class()
     assert set(probabilities) == {"dark", "bright"}
     # an eighth of the voxels normalise to 1, the rest to 0: logits (-1/8, 1/8)
@@ -88,7 +111,7 @@ def test_monai_bundle_folder_takes_name_and_version_from_its_metadata(tmp_path, 
     )
     sidecar = {key: value for key, value in SIDECAR.items() if key not in ("name", "version")}
     (tmp_path / "medview.json").write_text(json.dumps(sidecar))
-    plugin = TorchScriptPlugin.from_file(tmp_path)
+    plugin = trusted(tmp_path)
     assert plugin.info.title == "bone_bundle 0.2.1"
     assert plugin.predict(ct_scan).label_map.fits(ct_scan)
 
@@ -119,4 +142,47 @@ def test_a_file_that_is_not_torchscript(tmp_path, ct_scan):
     path.write_bytes(b"nonsense")
     path.with_suffix(".json").write_text(json.dumps(SIDECAR))
     with pytest.raises(InputError, match="not a TorchScript model"):
-        TorchScriptPlugin.from_file(path).predict(ct_scan)
+        trusted(path).predict(ct_scan)
+
+
+def test_discovery_reads_the_sidecar_only_and_marks_the_model_as_needing_trust(tmp_path, jit_load_calls):
+    path = save_model(tmp_path, Bright(), SIDECAR)
+    registry = Registry.discover(folders=[tmp_path], group="no.such.group")
+    assert registry.broken == []
+    (plugin,) = registry.plugins
+    assert plugin.info.title == "my-bone 3" and plugin.requires_trust
+    assert plugin.model_path == path and jit_load_calls["count"] == 0
+
+
+def test_an_untrusted_model_is_never_loaded_and_says_how_to_trust_it(tmp_path, ct_scan, jit_load_calls):
+    path = save_model(tmp_path, Bright(), SIDECAR)
+    plugin = Registry.discover(folders=[tmp_path], group="no.such.group").get("my-bone")
+    for run in (plugin.predict, lambda scan: predict_safely(plugin, scan)):
+        with pytest.raises(UntrustedModelError) as error:
+            run(ct_scan)
+        message = str(error.value)
+        assert message.startswith(
+            f"{path}: model my-bone is a TorchScript file, which runs code stored in it"
+        )
+        assert "add --trust to `medview predict`, or confirm it in the Models panel" in message
+
+    jit_load_calls["refuse"] = False
+    plugin.trust()
+    assert not plugin.requires_trust
+    assert np.array_equal(plugin.predict(ct_scan).label_map.array, (ct_scan.array > 200).astype(np.uint8))
+    assert jit_load_calls["count"] == 1
+
+
+def test_trust_covers_the_content_that_was_trusted(tmp_path, ct_scan, jit_load_calls):
+    path = save_model(tmp_path, Bright(), SIDECAR)
+    plugin = TorchScriptPlugin.from_file(path)
+    plugin.trust()
+    save_model(tmp_path, Score(), None)  # the file is replaced after the user trusted it
+    with pytest.raises(UntrustedModelError, match="the TorchScript file changed after it was trusted"):
+        plugin.predict(ct_scan)
+    other = TorchScriptPlugin.from_file(path)
+    other.trust("0" * 64)
+    with pytest.raises(UntrustedModelError, match="changed after it was trusted"):
+        other.predict(ct_scan)
+    assert jit_load_calls["count"] == 0
+    assert plugin.file_sha256() == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -82,3 +82,16 @@ def test_weights_of_another_network_are_refused(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="no such weights file"):
         load_weights(tmp_path / "absent.safetensors")
+
+
+def test_checkpoints_only_ever_go_through_the_restricted_unpickler(tmp_path, monkeypatch):
+    torch.save(small_network().state_dict(), tmp_path / "w.pt")
+    real, seen = torch.load, []
+
+    def load(*args, **kwargs):
+        seen.append(kwargs.get("weights_only"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    load_weights(tmp_path / "w.pt")
+    assert seen == [True]

@@ -164,3 +164,16 @@ def test_draft_is_offered_not_applied_then_recovered(qtbot, tmp_path, small_ct):
     assert saved_box["start"] == [3.0, 5.0, 5.0] and saved_box["stop"] == [4.0, 8.0, 10.0]
     assert find_drafts(workspace.drafts_directory) == []
     assert np.array_equal(workspace.latest_labels(case.id).array, draft_array)
+
+
+@pytest.mark.parametrize(("units", "suffix"), [("mm", " mm"), ("pixel", " px"), ("um", " µm")])
+def test_brush_radius_reads_in_the_scan_units(qtbot, small_radiograph, units, suffix):
+    import dataclasses
+
+    scan = dataclasses.replace(small_radiograph.scan, units=units)
+    viewer = ViewerModel()
+    add_scan(viewer, scan)
+    panel = AnnotationPanel(viewer)
+    qtbot.addWidget(panel)
+    _new_annotation(qtbot, panel, preset="lung-nodule")
+    assert panel._radius.suffix() == suffix

@@ -11,15 +11,102 @@ from medview.core.geometry import Geometry
 from medview.core.labels import preset
 from medview.core.scan import LabelMap, Scan
 from medview.qt.bridge import (
+    GEOMETRY_KEY,
+    LABEL_MAP_KEY,
     add_boxes,
     add_label_map,
     add_scan,
     boxes_from_layer,
+    display_geometry,
     label_map_from_layer,
+    patient_position,
     scan_from_layer,
 )
 
 OBLIQUE_IN_PLANE = np.array([[1.0, 0.0, 0.0], [0.0, 0.8, 0.6], [0.0, -0.6, 0.8]])  # rotated about z
+
+
+def dicom_direction(row_xyz, column_xyz) -> np.ndarray:
+    """medview's direction matrix (array order, world (S, P, L)) of a DICOM ImageOrientationPatient."""
+    row = np.asarray(row_xyz, float) / np.linalg.norm(row_xyz)
+    column = np.asarray(column_xyz, float) / np.linalg.norm(column_xyz)
+    normal = np.cross(row, column)
+    return np.stack([normal[::-1], column[::-1], row[::-1]], axis=1)
+
+
+# the oblique single-slice MR that napari cannot draw: its rows run along -S, across the sliced axis
+OBLIQUE_MR = Geometry.from_spacing(
+    (5.0, 0.8, 0.6), (30.0, 20.0, 10.0), dicom_direction((0.569, 0.822, 0), (0, 0, -1))
+)
+SAGITTAL = Geometry.from_spacing(
+    (2.5, 0.8, 0.6), (-100.0, 30.0, -20.0), dicom_direction((0, 1, 0), (0, 0, -1))
+)
+_TILT = np.radians(12)
+GANTRY_TILT = Geometry.from_spacing(
+    (2.5, 0.7, 0.7), (0, 0, 0), np.array([[np.cos(_TILT), 0, 0], [np.sin(_TILT), 1, 0], [0, 0, 1]])
+)
+ROTATED_2D = Geometry.from_spacing((0.2, 0.2), (5, 5), np.array([[0.6, -0.8], [0.8, 0.6]]))
+
+
+@pytest.mark.parametrize(
+    ("geometry", "stored_order", "placed_by"),
+    [
+        (Geometry.from_spacing((2.0, 0.7, 0.5), (10, -20, 30)), False, "scale"),
+        (Geometry.from_spacing((2.0, 0.7, 0.5), (10, -20, 30), OBLIQUE_IN_PLANE), False, "affine"),
+        (GANTRY_TILT, False, "affine"),  # drawn as before, without the out-of-slice shear
+        (ROTATED_2D, False, "affine"),  # 2D: napari draws any rotation
+        (OBLIQUE_MR, True, "scale"),
+        (SAGITTAL, True, "scale"),
+    ],
+    ids=["axis-aligned", "in-plane rotation", "gantry tilt", "rotated 2D", "oblique MR slice", "sagittal"],
+)
+def test_display_geometry_shows_in_stored_order_only_what_napari_cannot_draw(
+    geometry, stored_order, placed_by
+):
+    kwargs, shown_in_stored_order = display_geometry(geometry)
+    assert shown_in_stored_order is stored_order
+    assert placed_by in kwargs
+    if stored_order:  # rows down, columns right: pixel spacing as scale, no rotation, no offset
+        assert set(kwargs) == {"scale", "translate"}
+        np.testing.assert_allclose(kwargs["scale"], geometry.spacing)
+        np.testing.assert_allclose(kwargs["translate"], 0.0)
+
+
+def test_display_geometry_gives_a_time_axis_unit_scale_in_stored_order_too():
+    kwargs, stored_order = display_geometry(OBLIQUE_MR, leading_axes=1)
+    assert stored_order
+    np.testing.assert_allclose(kwargs["scale"], (1.0, *OBLIQUE_MR.spacing))
+    assert len(kwargs["translate"]) == 4
+
+
+def test_labels_and_boxes_on_a_scan_shown_in_stored_order_share_its_transform_and_keep_its_geometry():
+    viewer = ViewerModel()
+    scan = Scan(np.arange(1 * 6 * 8, dtype=np.int16).reshape(1, 6, 8), OBLIQUE_MR, modality="MR")
+    image = add_scan(viewer, scan)
+    label_map = LabelMap(np.zeros((1, 6, 8), np.uint8), OBLIQUE_MR, preset("lung-nodule"))
+    labels = add_label_map(viewer, label_map)
+    boxes = add_boxes(viewer, [Box(1, 0.9, (0, 1, 2), (1, 4, 6))], preset("lung-nodule"), OBLIQUE_MR)
+    for layer in (labels, boxes):
+        np.testing.assert_allclose(layer.scale, image.scale)
+        np.testing.assert_allclose(layer.translate, image.translate)
+        np.testing.assert_allclose(layer.affine.affine_matrix, image.affine.affine_matrix)
+        assert layer.metadata[GEOMETRY_KEY] is OBLIQUE_MR
+
+    del labels.metadata[LABEL_MAP_KEY]  # a labels layer that only knows its real geometry
+    labels.data[0, 2, 3] = 1
+    back = label_map_from_layer(labels)
+    assert back.geometry.matches(OBLIQUE_MR) and back.array[0, 2, 3] == 1
+
+
+@pytest.mark.parametrize(
+    "geometry", [OBLIQUE_MR, SAGITTAL, Geometry.from_spacing((2.0, 0.7, 0.5), (1, 2, 3))]
+)
+def test_patient_position_maps_what_is_shown_back_through_the_real_geometry(geometry):
+    viewer = ViewerModel()
+    layer = add_scan(viewer, Scan(np.zeros((3, 6, 8), np.int16), geometry))
+    for index in [(0, 0, 0), (2, 5, 7), (1, 2.5, 3.25)]:
+        shown = layer.data_to_world(index)
+        np.testing.assert_allclose(patient_position(layer, shown), geometry.index_to_world(index), atol=1e-9)
 
 
 def test_axis_aligned_scan_uses_spacing_as_scale_and_origin_as_translate():

@@ -112,13 +112,17 @@ def test_a_broken_panel_is_reported_and_the_window_still_opens(qtbot, monkeypatc
     assert "Broken" not in window.panels
 
 
-def test_a_bad_file_shows_a_message_and_keeps_what_was_open(qtbot, main_window, tmp_path):
+def test_a_bad_file_shows_an_error_dialog_and_keeps_what_was_open(qtbot, main_window, tmp_path, monkeypatch):
+    dialogs = []
+    monkeypatch.setattr(main_window, "show_error", lambda title, text: dialogs.append((title, text)))
     main_window.show_case(make_ct(0, shape=(20, 32, 32)))
     bad = tmp_path / "empty.nii.gz"
     bad.write_bytes(b"")
     main_window.open_path(bad)
     wait_for_task(qtbot, main_window)
     assert "empty.nii.gz" in main_window.task_bar.message
+    [(title, text)] = dialogs
+    assert title == "Could not open empty.nii.gz" and text.startswith(str(bad))
     assert [layer.name for layer in main_window.viewer.layers] == ["demo-ct-0", "ground truth"]
 
 

@@ -205,3 +205,21 @@ class _BoxesOnly(NetworkPlugin):
 
 def _table(*names: str) -> LabelTable:
     return LabelTable([LabelClass(i + 1, name, (200, 200, 200)) for i, name in enumerate(names)])
+
+
+def test_a_case_of_unknown_pixel_size_is_refused_for_a_model_that_needs_one(tmp_path: Path):
+    import imageio.v3 as iio
+
+    from medview.demo import make_radiograph
+
+    demo = make_radiograph(1, (192, 192))
+    picture = tmp_path / "radiograph.png"  # a PNG holds no pixel size
+    iio.imwrite(picture, demo.scan.array)
+    with Workspace.create(tmp_path / "workspace") as workspace:
+        case = workspace.add_case(picture)
+        workspace.save_boxes(case.id, demo.boxes, demo.box_labels, Provenance("demo"))
+        workspace.set_status(case.id, "done")
+    detector = Registry.discover().get("nodule-detector")
+
+    with pytest.raises(InputError, match="radiograph.png: this scan's pixel size is unknown"):
+        objective_for(detector).cases(tmp_path / "workspace", detector)

@@ -63,6 +63,9 @@ from medview.workspace import Workspace
 CASE_KEY = "medview_case"
 """Labels-layer metadata set by the case browser: ``{"workspace": folder, "case_id": id}``."""
 
+# A scan of unknown pixel size is painted in pixels: its unit spacing is no millimetre.
+_RADIUS_UNITS = {"mm": "mm", "um": "µm", "pixel": "px"}
+_RADIUS_WORDS = {"mm": "millimetres", "µm": "microns", "px": "pixels"}
 SHORTCUTS = {
     "paint": "P",
     "erase": "E",
@@ -520,6 +523,11 @@ class AnnotationPanel(QWidget):
             return
         spacing = self.editor.label_map.geometry.spacing
         in_plane = min(spacing[-2:])
+        scan = self._scan_for(self.editor.label_map)
+        unit = _RADIUS_UNITS.get(scan.units if scan is not None else "mm", "mm")
+        if self._radius.suffix() != f" {unit}":
+            self._radius.setSuffix(f" {unit}")
+            self._radius.setToolTip(f"Brush radius in {_RADIUS_WORDS[unit]} of the scan")
         self.layer.brush_size = max(1, round(2 * self._radius.value() / in_plane))
         self.layer.n_edit_dimensions = 3 if self._brush_3d.isChecked() and self.layer.ndim >= 3 else 2
 

@@ -30,7 +30,9 @@ class TaskBar(QWidget):
 
     Only one task runs at a time; ``busy`` tells whether one is running. Errors the user caused
     (:class:`MedviewError`) are shown as a message in the bar; other exceptions are bugs and are
-    logged with their traceback and shown as "internal error", never as a traceback dialog.
+    logged with their traceback and shown as "internal error", never as a traceback dialog. An
+    exception raised by ``on_done`` while it shows the result fails the task the same way (and
+    reaches ``on_error``), so a result that could not be shown is never reported as done.
 
     Signals:
         finished(str): the outcome, one of ``done``, ``cancelled``, ``failed``.
@@ -94,8 +96,22 @@ class TaskBar(QWidget):
         self.setVisible(True)
 
         def succeeded(result: Any) -> None:
-            self._finish("done", f"{description}: done in {time.monotonic() - self._started:.1f} s")
-            on_done(result)
+            elapsed = time.monotonic() - self._started
+            self._worker = self._token = None  # idle, so that on_done may start the next task
+            try:
+                on_done(result)
+            except Exception as error:  # showing the result failed: the task failed, say so
+                if not self.busy:
+                    failed(error)
+                else:  # on_done started another task first, which owns the bar now
+                    _log.error("%s: showing the result failed", description, exc_info=error)
+                    if on_error is not None:
+                        on_error(error)
+                return
+            if self.busy:  # on_done started another task, which owns the bar now
+                self.finished.emit("done")
+            else:
+                self._finish("done", f"{description}: done in {elapsed:.1f} s")
 
         def failed(error: BaseException) -> None:
             if isinstance(error, Cancelled):

@@ -21,7 +21,7 @@ from medview.core.geometry import Geometry
 from medview.core.scan import Scan
 from medview.io import open_scan
 from medview.models.api import InputSpec
-from medview.models.engine import Engine
+from medview.models.engine import Engine, physical_spacing
 from medview.models.network_plugin import NetworkPlugin
 from medview.training.config import TrainingConfig
 from medview.training.dataset import TrainingCase
@@ -146,8 +146,22 @@ def model_input(case: TrainingCase, spec: InputSpec) -> torch.Tensor:
     resampled to the model's spacing by the inference engine's own preprocessing (so the case needs
     its ``spacing``)."""
     geometry = Geometry.from_spacing(case.spacing)
-    scan = Scan(np.asarray(case.image), geometry, case.modality, case.name, rgb=case.rgb)
+    scan = Scan(np.asarray(case.image), geometry, case.modality, case.name, rgb=case.rgb, units=case.units)
     return Engine(torch.device("cpu")).network_input(scan, spec)[0]
+
+
+def case_spacing(scan: Scan, spec: InputSpec) -> tuple[tuple[float, ...], str]:
+    """A training case's spacing in the model's unit, and that unit (µm slides for a model trained in
+    mm are converted, as the inference engine converts them).
+
+    Raises:
+        InputError: the scan's pixel size is unknown and the model needs one: training on it would
+            teach the model that a pixel is a millimetre.
+    """
+    spacing = physical_spacing(scan, spec)
+    if not scan.spacing_known:
+        return spacing, scan.units
+    return spacing, spec.spacing_units if spec.target_spacing is not None else scan.units
 
 
 def grid_factors(case: TrainingCase, image: torch.Tensor) -> np.ndarray:

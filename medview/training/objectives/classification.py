@@ -22,7 +22,14 @@ from medview.models.api import check_fits
 from medview.models.network_plugin import NetworkPlugin
 from medview.training.config import TrainingConfig
 from medview.training.dataset import TrainingCase
-from medview.training.objectives.base import Objective, ScoreRow, case_scan, done_cases, model_input
+from medview.training.objectives.base import (
+    Objective,
+    ScoreRow,
+    case_scan,
+    case_spacing,
+    done_cases,
+    model_input,
+)
 from medview.training.trainable import TrainableModel
 from medview.workspace import read_class
 
@@ -63,9 +70,17 @@ class ClassificationObjective(Objective):
                 )
             scan = case_scan(case)
             check_fits(plugin.info, scan)
+            spacing, units = case_spacing(scan, plugin.info.input)
             index = np.asarray(names.index(name), np.int64)
             cases.append(
-                TrainingCase(scan.name, np.asarray(scan.array), index, scan.modality, scan.geometry.spacing)
+                TrainingCase(
+                    scan.name,
+                    np.asarray(scan.array),
+                    index,
+                    scan.modality,
+                    spacing,
+                    units=units,
+                )
             )
         return cases
 

@@ -33,6 +33,7 @@ from medview.training.objectives.base import (
     Objective,
     ScoreRow,
     case_scan,
+    case_spacing,
     done_cases,
     grid_factors,
     model_input,
@@ -89,9 +90,17 @@ class DetectionObjective(Objective):
                     raise InputError(message, annotation.path)
                 if value in plugin.info.labels:
                     rows.append([value, *box.start, *box.stop])
+            spacing, units = case_spacing(scan, plugin.info.input)
             boxes = np.asarray(rows, np.float64).reshape(len(rows), 1 + 2 * scan.geometry.ndim)
             cases.append(
-                TrainingCase(scan.name, np.asarray(scan.array), boxes, scan.modality, scan.geometry.spacing)
+                TrainingCase(
+                    scan.name,
+                    np.asarray(scan.array),
+                    boxes,
+                    scan.modality,
+                    spacing,
+                    units=units,
+                )
             )
         return cases
 

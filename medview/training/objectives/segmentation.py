@@ -50,6 +50,7 @@ from medview.training.objectives.base import (
     Objective,
     ScoreRow,
     case_scan,
+    case_spacing,
     done_cases,
     patch_size,
 )
@@ -96,6 +97,7 @@ class SegmentationObjective(Objective):
             scan = case_scan(case)
             label_map = load_nifti(annotation.path, scan)
             training_case = case_from_annotation(scan, label_map, plugin.info.labels)
+            training_case.spacing, training_case.units = case_spacing(scan, plugin.info.input)
             if partial:
                 training_case.label = mask_unannotated(training_case.label, label_map.array)
                 training_case.partial = True
@@ -198,7 +200,9 @@ def case_from_annotation(scan: Scan, label_map: LabelMap, model_labels: LabelTab
     if not label.any():
         known = ", ".join(label.name for label in model_labels)
         raise InputError(f"the annotation of {scan.name!r} has none of the model's classes ({known})")
-    return TrainingCase(scan.name, np.asarray(scan.array), label, scan.modality, scan.geometry.spacing)
+    return TrainingCase(
+        scan.name, np.asarray(scan.array), label, scan.modality, scan.geometry.spacing, units=scan.units
+    )
 
 
 def training_dataset(

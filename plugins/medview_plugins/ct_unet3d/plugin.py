@@ -21,7 +21,7 @@ INFO = ModelInfo(
     version="1.0.0",
     task="segmentation",
     modalities=("CT",),
-    input=InputSpec(3, 1, SPACING_MM, PATCH, Normalisation("range", -1000.0, 500.0)),
+    input=InputSpec(3, 1, SPACING_MM, PATCH, Normalisation("range", -1000.0, 500.0), needs_spacing=True),
     labels=preset("ct-abdomen"),
     description="3-D U-Net: body, lungs, liver, bone and lesions on CT (trained on the demo phantom)",
 )

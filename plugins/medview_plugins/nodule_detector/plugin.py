@@ -19,7 +19,7 @@ from medview.core.labels import preset
 from medview.core.progress import CancelToken, ProgressCallback, no_progress
 from medview.core.scan import Scan
 from medview.models.api import InputSpec, ModelInfo, Normalisation, Prediction, check_fits
-from medview.models.engine import model_shape
+from medview.models.engine import model_shape, physical_spacing
 from medview.models.network_plugin import NetworkPlugin
 
 FOLDER = Path(__file__).parent
@@ -34,7 +34,8 @@ INFO = ModelInfo(
     version="1.0.0",
     task="detection",
     modalities=("DX", "CR"),
-    input=InputSpec(2, 1, SPACING_MM, PATCH, Normalisation("range", 0.0, 4095.0)),
+    # trained at 1.6 mm: nodule sizes mean nothing on a radiograph of unknown pixel size
+    input=InputSpec(2, 1, SPACING_MM, PATCH, Normalisation("range", 0.0, 4095.0), needs_spacing=True),
     labels=preset("lung-nodule"),
     description="CenterNet-style nodule boxes on chest radiographs (trained on the demo radiographs)",
 )
@@ -85,7 +86,7 @@ class NoduleDetector(NetworkPlugin):
         output = engine.logits(self.network, image, PATCH, progress, cancel)
         boxes, scores = decode(output)
         factors = np.asarray(scan.spatial_shape, float) / model_shape(
-            scan.spatial_shape, scan.spacing, INFO.input
+            scan.spatial_shape, physical_spacing(scan, INFO.input), INFO.input
         )
         found = [
             Box(1, float(score), tuple(map(float, box[:2] * factors)), tuple(map(float, box[2:] * factors)))

@@ -19,7 +19,10 @@ INFO = ModelInfo(
     version="1.0.0",
     task="segmentation",
     modalities=("SM", "OT"),
-    input=InputSpec(2, 3, (0.5, 0.5), PATCH, Normalisation("range", 0.0, 255.0)),
+    # 0.5 µm per pixel: a photograph of unknown magnification needs an assumed pixel size
+    input=InputSpec(
+        2, 3, (0.5, 0.5), PATCH, Normalisation("range", 0.0, 255.0), needs_spacing=True, spacing_units="um"
+    ),
     labels=preset("nucleus"),
     description="2-D U-Net: nuclei on H&E at 0.5 µm/pixel (trained on the demo tiles)",
 )

@@ -25,7 +25,8 @@ INFO = ModelInfo(
     version="1.0.0",
     task="classification",
     modalities=("DX", "CR"),
-    input=InputSpec(2, 1, SPACING_MM, None, Normalisation("range", 0.0, 4095.0)),
+    # patches of about 10 cm at 1.6 mm: a radiograph of unknown pixel size cannot be brought to that scale
+    input=InputSpec(2, 1, SPACING_MM, None, Normalisation("range", 0.0, 4095.0), needs_spacing=True),
     labels=LabelTable([LabelClass(1, "no nodule", (90, 160, 255)), LabelClass(2, "nodule", (255, 120, 0))]),
     description="nodule / no nodule on ~10 cm radiograph patches, with Grad-CAM (trained on demo patches)",
 )

@@ -26,7 +26,7 @@ class ThresholdPlugin(ModelPlugin):
             version="1.0.0",
             task="segmentation",
             modalities=modalities,
-            input=InputSpec(ndim),
+            input=InputSpec(ndim, needs_spacing=False),  # a threshold on values: any pixel size will do
             labels=LabelTable([LabelClass(1, "bone", (240, 240, 210))]),
             description=f"voxels >= {threshold:g} (no weights; the plugin template)",
         )
