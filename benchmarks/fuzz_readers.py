@@ -58,6 +58,9 @@ def main() -> None:
                 "memory_limit_gib": MEMORY_LIMIT / 2**30,
                 "timeout_s": TIMEOUT_S,
                 "bug_kinds": summary.bug_kinds(),
+                "reference": "none: a correctness harness, each damaged file must open or be refused",
+                "metric": "bugs",
+                "higher_is_better": False,
                 "target": "bugs == 0",
                 "meets_target": counts["bugs"] == 0,
             }

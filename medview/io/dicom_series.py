@@ -24,7 +24,8 @@ from medview.core.geometry import Geometry
 from medview.io.dicom_calibration import pixel_spacing
 from medview.io.errors import ScanError
 
-_PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}  # PixelData, FloatPixelData, DoubleFloatPixelData
+_PIXEL_DATA_TAG = 0x7FE00010
+_PIXEL_TAGS = {_PIXEL_DATA_TAG, 0x7FE00008, 0x7FE00009}  # PixelData, FloatPixelData, DoubleFloatPixelData
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 # Positions closer than this along the normal are the same position (mm).
 _SAME_POSITION_MM = 1e-3
@@ -130,10 +131,9 @@ def find_series(path: str | Path) -> list[DicomSeries]:
     images = [item for item in headers if item[2] is not None]
     if not images:
         raise ScanError("the DICOM file(s) hold no image (no pixel data)", path)
-    from medview.io.pixel_checks import check_image_header  # it builds on this module
+    from medview.io.pixel_checks import check_image_headers  # it builds on this module
 
-    for file, header, _ in images:
-        check_image_header(header, file)
+    check_image_headers([(file, header) for file, header, _ in images])
     series = [_sort(uid, group) for uid, group in _group(images).items()]
     return sorted(series, key=lambda s: -len(s.headers))
 
@@ -248,6 +248,11 @@ def _pixel_span(handle, header: Dataset) -> PixelSpan | None:
         raise ScanError(
             f"the TransferSyntaxUID {syntax!r} is not a UID; the file is corrupt", header.filename
         )
+    if syntax is not None and syntax.is_deflated:
+        # The whole data set is one deflate stream: where its pixel data lies is unknown until it is
+        # inflated, so a file with an image SOP class is taken to hold one and decoded by pydicom.
+        has_image = "Rows" in header and "Columns" in header
+        return PixelSpan(_PIXEL_DATA_TAG, 0, None) if has_image else None
     little = syntax is None or syntax.is_little_endian
     implicit = syntax is not None and syntax.is_implicit_VR
     element = handle.read(8 if implicit else 12)

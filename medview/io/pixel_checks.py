@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,15 +153,19 @@ def check_series_pixels(series: DicomSeries) -> None:
     padding byte) and present in the file; compressed data must hold its fragments, at least one per
     frame, and end with its delimiter.
     """
+    lengths: dict[tuple, int] = {}
     for header, path, span in zip(series.headers, series.paths, series.spans, strict=True):
-        check_image_header(header, path)
+        # find_series, the only maker of a DicomSeries, has run check_image_header on each header
         syntax = header.file_meta.TransferSyntaxUID
         if not isinstance(syntax, UID) or not syntax.is_transfer_syntax:
             raise ScanError(f"the transfer syntax {syntax} is not one medview can decode", path)
         if syntax.is_deflated:
             continue  # the whole data set is compressed: the pixel data's place in the file is unknown
         if not syntax.is_encapsulated:
-            check_native_length(header, span.length, span.offset, path)
+            description = pixel_description(header)
+            if description not in lengths:
+                lengths[description] = native_length(header, path)
+            check_native_length(header, span.length, span.offset, path, lengths[description])
             continue
         if span.length is not None and not _has_undefined_length(path, span.offset):
             raise ScanError(
@@ -224,6 +229,44 @@ def frame_count(header: Dataset, path: Path) -> int:
     return frames
 
 
+# The elements check_image_header and native_length read: equal raw bytes give equal verdicts.
+_PIXEL_DESCRIPTION = (
+    0x00280002,  # SamplesPerPixel
+    0x00280004,  # PhotometricInterpretation
+    0x00280008,  # NumberOfFrames
+    0x00280010,  # Rows
+    0x00280011,  # Columns
+    0x00280100,  # BitsAllocated
+    0x00280101,  # BitsStored
+    0x00280103,  # PixelRepresentation
+    0x52009230,  # PerFrameFunctionalGroupsSequence
+)
+
+
+def pixel_description(header: Dataset) -> tuple:
+    """The raw values of the elements that describe the pixels, compared without pydicom converting
+    them (the slices of a series share one description, and converting each costs more than reading
+    the pixels' offsets)."""
+    values = []
+    for tag in _PIXEL_DESCRIPTION:
+        element = header.get_item(tag)
+        value = None if element is None else element.value
+        values.append(value if value is None or isinstance(value, (bytes, str, int)) else id(value))
+    syntax = header.file_meta.get_item(0x00020010)
+    values.append(None if syntax is None else syntax.value)
+    return tuple(values)
+
+
+def check_image_headers(items: Sequence[tuple[Path, Dataset]]) -> None:
+    """:func:`check_image_header` for each header, once per distinct pixel description."""
+    checked: set[tuple] = set()
+    for path, header in items:
+        description = pixel_description(header)
+        if description not in checked:
+            check_image_header(header, path)
+            checked.add(description)
+
+
 def check_image_header(header: Dataset, path: Path) -> None:
     """Refuse a DICOM image header whose pixel description is missing, unreadable or impossible."""
     try:
@@ -282,14 +325,16 @@ def native_length(header: Dataset, path: Path) -> int:
     return math.ceil(bits / 8)
 
 
-def check_native_length(header: Dataset, length: int | None, offset: int, path: Path) -> None:
+def check_native_length(
+    header: Dataset, length: int | None, offset: int, path: Path, needed: int | None = None
+) -> None:
     """Refuse uncompressed pixel data shorter or longer than the header says, or cut off.
 
     One byte more is the padding that keeps an odd length even; zero bytes after the image, less than
     one frame of them, are padding some writers add (pydicom drops it too). More data than that is an
     image whose Rows x Columns is wrong, and would show as stripes.
     """
-    needed = native_length(header, path)
+    needed = native_length(header, path) if needed is None else needed
     if length is None:
         raise ScanError(
             "the pixel data has no length although the image is uncompressed; the file is corrupt", path

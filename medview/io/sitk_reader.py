@@ -18,7 +18,7 @@ from medview.core.scan import Scan
 from medview.io.errors import ScanError
 from medview.io.pixel_checks import available_memory
 from medview.io.sitk_convert import geometry_from_sitk
-from medview.io.volume_headers import check_nifti_length, check_volume_header
+from medview.io.volume_headers import check_nifti_length, check_volume_header, nifti_voxel_size_note
 
 SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 _MAX_DIMENSIONS = 4  # 3D + time
@@ -56,7 +56,14 @@ def read_volume(path: str | Path) -> Scan:
             f"the voxel data cannot be read: the file is truncated or corrupt (ITK: {_itk_reason(error)})",
             path,
         ) from error
-    return _scan(image, components, path)
+    scan = _scan(image, components, path)
+    note = nifti_voxel_size_note(path) if path.name.lower().endswith((".nii", ".nii.gz")) else ""
+    if note:
+        geometry = scan.geometry
+        scan.geometry = Geometry.from_spacing((1.0,) * geometry.ndim, geometry.origin, geometry.direction)
+        scan.units = "pixel"
+        scan.warnings.append(note)
+    return scan
 
 
 def _scan(image: sitk.Image, components: int, path: Path) -> Scan:

@@ -115,6 +115,26 @@ def nifti_voxel_offset(path: Path) -> int:
     return int(offset)
 
 
+def nifti_voxel_size_note(path: Path) -> str:
+    """Why a NIfTI-1 header gives no voxel size (a spatial ``pixdim`` of 0 or less), or ``""``.
+
+    ITK reads such a pixdim as 1 mm; medview shows the file in voxels instead of inventing a size.
+    Call after :func:`nifti_voxel_offset` has checked the header.
+    """
+    header = _nifti_header_bytes(path)
+    order = "<" if _unpack("<i", header, 0) == NIFTI1_HEADER_SIZE else ">"
+    dims = struct.unpack_from(order + "8h", header, 40)
+    pixdim = struct.unpack_from(order + "8f", header, 76)
+    missing = [
+        f"pixdim[{axis}] is {pixdim[axis]:g}" for axis in range(1, min(dims[0], 3) + 1) if pixdim[axis] <= 0
+    ]
+    if not missing:
+        return ""
+    return (
+        f"the NIfTI header gives no voxel size ({', '.join(missing)}): it is shown in voxels, nothing in mm"
+    )
+
+
 def check_nifti_length(path: Path, needed: int) -> None:
     """Refuse a NIfTI whose voxel data stops before the header says it ends (ITK would zero-fill).
 

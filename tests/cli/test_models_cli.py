@@ -19,6 +19,9 @@ from medview.core.scan import Scan
 from medview.demo import make_radiograph
 from medview.io import open_label_map, open_scan, read_boxes, write_scan
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
+from torchscript_files import Bright, bone_sidecar, save_model  # noqa: E402
+
 MEDVIEW = Path(sys.executable).with_name("medview")
 
 ACME_PLUGIN = """
@@ -312,21 +315,7 @@ def test_both_concerns_are_named_with_both_ways_out(tmp_path, scan_on_disk, caps
 # --- trust: TorchScript files ------------------------------------------------------------------
 
 
-class Bright(torch.nn.Module):
-    """Logits (0, x - 0.5): class 1 where the normalised input exceeds 0.5."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([torch.zeros_like(x), x - 0.5], dim=1)
-
-
-SIDECAR = {
-    "name": "my-bone",
-    "version": "3",
-    "task": "segmentation",
-    "modalities": ["CT"],
-    "input": {"ndim": 3, "normalisation": {"kind": "range", "low": -100, "high": 500}},
-    "labels": {"classes": [{"value": 1, "name": "bone", "colour": [240, 240, 210]}]},
-}
+SIDECAR = bone_sidecar(-100, 500)
 
 
 @pytest.fixture
@@ -334,8 +323,7 @@ def torchscript_folder(tmp_path, monkeypatch):
     """A plugin folder with one TorchScript model; ``torch.jit.load`` fails the test unless allowed."""
     folder = tmp_path / "models"
     folder.mkdir()
-    torch.jit.script(Bright()).save(str(folder / "bone.pt"))
-    (folder / "bone.json").write_text(json.dumps(SIDECAR))
+    save_model(folder, Bright(), SIDECAR, name="bone.pt")
     real, allowed = torch.jit.load, []
 
     def load(*args, **kwargs):

@@ -174,3 +174,36 @@ def test_calibrated_ct_reports_mm(tmp_path, capsys):
     assert main(["info", str(tmp_path / "ct"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["units"] == "mm" and info["value_unit"] == "HU"
+
+
+def test_a_nifti_without_a_voxel_size_is_in_voxels_not_invented_mm(tmp_path):
+    import struct
+
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(np.zeros((3, 4, 5), np.int16))
+    image.SetSpacing((0.5, 0.7, 2.0))
+    sitk.WriteImage(image, str(tmp_path / "good.nii"))
+    data = bytearray((tmp_path / "good.nii").read_bytes())
+    struct.pack_into("<f", data, 80, 0.0)  # pixdim[1], the x voxel size: SimpleITK reads it as 1 mm
+    (tmp_path / "no-size.nii").write_bytes(bytes(data))
+
+    assert open_scan(tmp_path / "good.nii").spacing == pytest.approx((2.0, 0.7, 0.5))
+    scan = open_scan(tmp_path / "no-size.nii")
+    assert scan.units == "pixel" and scan.spacing == (1.0, 1.0, 1.0)
+    assert scan.warnings == [
+        "the NIfTI header gives no voxel size (pixdim[1] is 0): it is shown in voxels, nothing in mm"
+    ]
+
+
+def test_a_nifti_in_metres_or_microns_is_converted_to_mm(tmp_path):
+    import SimpleITK as sitk
+
+    image = sitk.GetImageFromArray(np.zeros((3, 4, 5), np.int16))
+    image.SetSpacing((0.5, 0.5, 2.0))
+    sitk.WriteImage(image, str(tmp_path / "mm.nii"))
+    data = bytearray((tmp_path / "mm.nii").read_bytes())
+    data[123] = 3  # xyzt_units: spatial unit micron
+    (tmp_path / "um.nii").write_bytes(bytes(data))
+    scan = open_scan(tmp_path / "um.nii")
+    assert scan.units == "mm" and scan.spacing == pytest.approx((0.002, 0.0005, 0.0005))

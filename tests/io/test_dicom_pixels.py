@@ -178,3 +178,10 @@ def test_monochrome1_inversion_does_not_overflow_16_bit_values(tmp_path):
     scan = open_scan(path)
     assert scan.array.dtype == np.uint16
     np.testing.assert_array_equal(scan.array, [[65535, 35535], [535, 0]])
+
+
+def test_a_deflated_file_opens_with_pydicoms_pixels():
+    # The whole data set is one deflate stream (pydicom's image_dfl.dcm): no pixel offset to read from.
+    path = get_testdata_file("image_dfl.dcm")
+    scan = open_scan(path)
+    np.testing.assert_array_equal(scan.array, pydicom.dcmread(path).pixel_array)

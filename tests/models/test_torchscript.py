@@ -9,32 +9,13 @@ import json
 import numpy as np
 import pytest
 import torch
+from torchscript_files import Bright, bone_sidecar, save_model
 
 from medview.core.errors import InputError
 from medview.models.registry import Registry, predict_safely
 from medview.models.torchscript import TorchScriptPlugin, UntrustedModelError
 
-SIDECAR = {
-    "name": "my-bone",
-    "version": "3",
-    "task": "segmentation",
-    "modalities": ["CT"],
-    "input": {
-        "ndim": 3,
-        "channels": 1,
-        "target_spacing": None,
-        "patch_size": [4, 8, 8],
-        "normalisation": {"kind": "range", "low": -100, "high": 500},
-    },
-    "labels": {"classes": [{"value": 1, "name": "bone", "colour": [240, 240, 210]}]},
-}
-
-
-class Bright(torch.nn.Module):
-    """Logits (0, x - 0.5): class 1 where the normalised input exceeds 0.5."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([torch.zeros_like(x), x - 0.5], dim=1)
+SIDECAR = bone_sidecar(-100, 500, channels=1, target_spacing=None, patch_size=[4, 8, 8])
 
 
 class Score(torch.nn.Module):
@@ -43,14 +24,6 @@ class Score(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean = x.mean(dim=(1, 2, 3, 4))
         return torch.stack([-mean, mean], dim=1)
-
-
-def save_model(folder, module: torch.nn.Module, sidecar: dict | None, name: str = "model.pt"):
-    path = folder / name
-    torch.jit.script(module).save(str(path))
-    if sidecar is not None:
-        path.with_suffix(".json").write_text(json.dumps(sidecar))
-    return path
 
 
 def trusted(path) -> TorchScriptPlugin:

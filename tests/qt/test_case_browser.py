@@ -114,3 +114,23 @@ def test_the_open_case_gets_a_class_a_classifier_can_train_on(qtbot, tmp_path):
         assert read_class(version.path) == "nodule"
     choices = objective_for(registry.get("patch-classifier")).choices(tmp_path / "ws")
     assert [(c.case_id, c.detail) for c in choices] == [("patch", "class v1")]
+
+
+def test_a_case_whose_scan_is_damaged_is_told_in_a_dialog_naming_it(qtbot, workspace_with_scans, dialogs):
+    directory, scans = workspace_with_scans
+    viewer = ViewerModel()
+    browser = CaseBrowser(viewer)
+    qtbot.addWidget(browser)
+    browser.open_workspace(directory)
+    browser.import_folder(scans)
+    qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=20000)
+    with Workspace.open(directory) as workspace:
+        case = workspace.cases()[0]
+    case.path.write_bytes(case.path.read_bytes()[:400])  # cut off after the header
+
+    browser.open_case(case)
+    qtbot.waitUntil(lambda: not browser.task_bar.busy, timeout=20000)
+
+    ((kind, title, text),) = dialogs
+    assert kind == "critical" and title == f"Could not open case {case.id}"
+    assert text.startswith(f"{case.path}: ") and browser.current is None and len(viewer.layers) == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,8 @@ from medview.qt.bridge import add_scan
 from medview.qt.widgets.model_panel import ModelPanel
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "models"))
+from torchscript_files import Bright, bone_sidecar, save_model  # noqa: E402
 from training_fixtures import TINY_MODEL, make_fine_tuned_version, make_plugin_folder  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -361,30 +362,14 @@ def test_a_typo_in_the_pixel_size_runs_nothing(qtbot, sized_panel, answers, monk
 # --- trust: TorchScript files ---------------------------------------------------------------------
 
 
-class Bright(torch.nn.Module):
-    """Logits (0, x - 0.5): class 1 where the normalised input exceeds 0.5."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([torch.zeros_like(x), x - 0.5], dim=1)
-
-
-SIDECAR = {
-    "name": "my-bone",
-    "version": "3",
-    "task": "segmentation",
-    "modalities": ["CT"],
-    "input": {"ndim": 3, "normalisation": {"kind": "range", "low": -1000, "high": 1000}},
-    "labels": {"classes": [{"value": 1, "name": "bone", "colour": [240, 240, 210]}]},
-}
+SIDECAR = bone_sidecar(-1000, 1000)
 
 
 @pytest.fixture
 def torchscript(tmp_path, monkeypatch):
     """A TorchScript model file with its sidecar; loading it fails the test while ``state["refuse"]``,
     and every question about trusting it is answered ``state["answer"]``."""
-    path = tmp_path / "bone.pt"
-    torch.jit.script(Bright()).save(str(path))
-    path.with_suffix(".json").write_text(json.dumps(SIDECAR))
+    path = save_model(tmp_path, Bright(), SIDECAR, name="bone.pt")
     real = torch.jit.load
     state = {"refuse": True, "loads": 0, "questions": [], "answer": QMessageBox.StandardButton.No}
 

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -30,12 +31,13 @@ from qtpy.QtWidgets import (
 )
 
 from medview.core.labels import LabelTable
-from medview.core.progress import CancelToken, ProgressCallback
+from medview.core.progress import Cancelled, CancelToken, ProgressCallback
 from medview.core.provenance import Provenance
 from medview.core.scan import LabelMap, Scan
 from medview.io.writers import label_table_path
 from medview.models.registry import Registry
 from medview.qt.bridge import add_scan, label_map_layer_data
+from medview.qt.opening import opening_error_text
 from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.task_bar import TaskBar
 from medview.workspace import Case, Workspace
@@ -145,8 +147,14 @@ class CaseBrowser(QWidget):
         self.task_bar.start(
             lambda progress, cancel: _load_case(directory, case, progress, cancel),
             lambda loaded: self._show_case(case, *loaded),
+            on_error=lambda error: self._opening_failed(case, error),
             description=f"Opening {case.id}",
         )
+
+    def _opening_failed(self, case: Case, error: BaseException) -> None:
+        """A case that cannot be opened is told in a dialog naming its file; what was shown stays."""
+        if not isinstance(error, Cancelled):
+            QMessageBox.critical(self, f"Could not open case {case.id}", opening_error_text(case.path, error))
 
     def import_folder(self, folder: str | Path) -> None:
         """Add every scan in ``folder`` to the workspace (in a worker)."""
