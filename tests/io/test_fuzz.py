@@ -16,8 +16,9 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 import tifffile
-from fuzz_cases import Case, build_seeds, mutate, shipped, write_slide
+from fuzz_cases import Case, mutate
 from fuzz_runner import run_cases
+from fuzz_seeds import build_seeds, shipped, write_slide
 from io_scan_files import write_slice
 
 from medview.io.dicom_series import find_series

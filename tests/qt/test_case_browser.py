@@ -22,6 +22,17 @@ def workspace_with_scans(tmp_path, small_ct):
     return tmp_path / "ws", scans
 
 
+def _browser_with_imported_scans(qtbot, directory, scans) -> tuple[ViewerModel, CaseBrowser]:
+    """A Cases panel on ``directory`` after importing the three scans of ``scans``."""
+    viewer = ViewerModel()
+    browser = CaseBrowser(viewer)
+    qtbot.addWidget(browser)
+    browser.open_workspace(directory)
+    browser.import_folder(scans)
+    qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=20000)
+    return viewer, browser
+
+
 def test_import_open_next_annotate_and_mark_done(qtbot, workspace_with_scans):
     directory, scans = workspace_with_scans
     viewer = ViewerModel()
@@ -65,12 +76,7 @@ def test_import_open_next_annotate_and_mark_done(qtbot, workspace_with_scans):
 
 def test_reopening_a_case_shows_its_newest_version(qtbot, workspace_with_scans):
     directory, scans = workspace_with_scans
-    viewer = ViewerModel()
-    browser = CaseBrowser(viewer)
-    qtbot.addWidget(browser)
-    browser.open_workspace(directory)
-    browser.import_folder(scans)
-    qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=20000)
+    viewer, browser = _browser_with_imported_scans(qtbot, directory, scans)
     with Workspace.open(directory) as workspace:
         case = workspace.case("b")
     browser.open_case(case)
@@ -118,12 +124,7 @@ def test_the_open_case_gets_a_class_a_classifier_can_train_on(qtbot, tmp_path):
 
 def test_a_case_whose_scan_is_damaged_is_told_in_a_dialog_naming_it(qtbot, workspace_with_scans, dialogs):
     directory, scans = workspace_with_scans
-    viewer = ViewerModel()
-    browser = CaseBrowser(viewer)
-    qtbot.addWidget(browser)
-    browser.open_workspace(directory)
-    browser.import_folder(scans)
-    qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=20000)
+    viewer, browser = _browser_with_imported_scans(qtbot, directory, scans)
     with Workspace.open(directory) as workspace:
         case = workspace.cases()[0]
     case.path.write_bytes(case.path.read_bytes()[:400])  # cut off after the header

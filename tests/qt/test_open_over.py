@@ -15,7 +15,7 @@ pytestmark = pytest.mark.gui
 sys.path.insert(0, str(Path(__file__).parents[1] / "io"))
 
 from dicom_meaning_files import write_ct, write_seg  # noqa: E402
-from fuzz_cases import write_slide  # noqa: E402
+from fuzz_seeds import write_slide  # noqa: E402
 
 
 @pytest.fixture
