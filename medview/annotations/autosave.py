@@ -43,19 +43,28 @@ class Draft:
         case_id: the case it belongs to.
         source: the scan it annotates (path), when known.
         saved: ISO 8601 UTC time of the write.
+        name: what the user called the annotation (its layer name), when known.
     """
 
     path: Path
     case_id: str
     source: str | None
     saved: str
+    name: str | None = None
 
 
-def write_draft(label_map: LabelMap, directory: str | Path, case_id: str, source: str | None = None) -> Path:
+def write_draft(
+    label_map: LabelMap,
+    directory: str | Path,
+    case_id: str,
+    source: str | None = None,
+    name: str | None = None,
+) -> Path:
     """Write ``label_map`` as the draft of ``case_id`` (atomically) and return its path."""
     path = draft_path(directory, case_id)
     meta = {
         "case_id": case_id,
+        "name": name,
         "source": source,
         "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "affine": label_map.geometry.affine.tolist(),
@@ -86,7 +95,7 @@ def find_drafts(directory: str | Path) -> list[Draft]:
             meta = _read_meta(path)
         except InputError:
             continue
-        drafts.append(Draft(path, meta["case_id"], meta.get("source"), meta["saved"]))
+        drafts.append(Draft(path, meta["case_id"], meta.get("source"), meta["saved"], meta.get("name")))
     return sorted(drafts, key=lambda draft: draft.saved, reverse=True)
 
 
@@ -119,11 +128,13 @@ class Autosaver:
         source: str | None = None,
         interval_s: float = DEFAULT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        name: str | None = None,
     ) -> None:
         self.editor = editor
         self.directory = Path(directory)
         self.case_id = case_id
         self.source = source
+        self.name = name
         self.interval_s = interval_s
         self._clock = clock
         self._saved_revision = editor.revision
@@ -180,7 +191,7 @@ class Autosaver:
 
     def _write(self, label_map: LabelMap) -> None:
         try:
-            write_draft(label_map, self.directory, self.case_id, self.source)
+            write_draft(label_map, self.directory, self.case_id, self.source, self.name)
             self.error = None
         except OSError as error:  # a full disk must not take the editor down; the panel shows it
             self.error = error

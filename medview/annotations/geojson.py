@@ -37,8 +37,8 @@ def to_geojson(label_map: LabelMap, downsample: float = 1.0) -> dict:
         for box, index in zip(ndimage.find_objects(components), range(1, count + 1), strict=True):
             region = components[box] == index
             offset = np.array([box[0].start, box[1].start])
-            outer = _rings(ndimage.binary_fill_holes(region), offset, downsample)[:1]
-            holes = _rings(ndimage.binary_fill_holes(region) & ~region, offset, downsample)
+            outer = region_rings(ndimage.binary_fill_holes(region), offset, downsample)[:1]
+            holes = region_rings(ndimage.binary_fill_holes(region) & ~region, offset, downsample)
             features.append(
                 {
                     "type": "Feature",
@@ -91,8 +91,13 @@ def read_geojson(
     return array
 
 
-def _rings(mask: np.ndarray, offset: np.ndarray, downsample: float) -> list[list[list[float]]]:
-    """Closed ``[x, y]`` rings around each region of ``mask`` (pixel-edge coordinates, level 0)."""
+def region_rings(mask: np.ndarray, offset: np.ndarray, downsample: float = 1.0) -> list[list[list[float]]]:
+    """Closed ``[x, y]`` rings around each region of ``mask``, longest first.
+
+    Coordinates are pixel edges (pixel ``(0, 0)`` covers ``[0, 1) x [0, 1)``) in level-0 pixels;
+    ``offset`` is the ``(row, column)`` of ``mask[0, 0]`` in the label map. COCO polygons use the
+    same convention.
+    """
     padded = np.pad(mask, 1).astype(np.float32)
     rings = []
     for contour in find_contours(padded, 0.5):

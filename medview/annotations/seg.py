@@ -2,9 +2,11 @@
 
 A DICOM SEG refers to the exact source instances it segments, so writing and reading need the
 scan's DICOM headers in array order: :func:`source_datasets` reads them from ``scan.source``
-(the io reader keeps the folder and series UID, not the datasets). Segment numbers are the label
-table's classes in value order (1..N); names and colours round-trip, and values are renumbered
-1..N when the table has gaps.
+(the io reader keeps the folder and series UID, not the datasets). A label-map SEG (the default:
+one frame per slice, DICOM's Label Map Segmentation Storage) keeps the label values as segment
+numbers; a binary SEG (one bit plane per segment and slice, which older viewers read) numbers
+the table's classes 1..N in value order. Names and colours round-trip; every segment's
+property category and type is SNOMED "Tissue", as the label table carries no codes.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from medview.core.scan import LabelMap, Scan
 from medview.io.atomic import write_with_atomic
 from medview.io.dicom_seg import read_seg, seg_label_map
 
+SEGMENTATION_TYPES = ("labelmap", "binary")
+MAX_SEGMENTS = 65535  # segment numbers are 16-bit unsigned
 _ALGORITHM_TYPE = {"user": "MANUAL", "model": "AUTOMATIC", "model+user": "SEMIAUTOMATIC"}
 
 
@@ -59,20 +63,35 @@ def source_datasets(scan: Scan) -> list[Dataset]:
     return [header for _, header in sorted(zip(slices, datasets, strict=True), key=lambda pair: pair[0])]
 
 
-def write_dicom_seg(label_map: LabelMap, datasets: Sequence[Dataset], path: str | Path) -> Path:
-    """Write ``label_map`` as a binary DICOM SEG of the source instances ``datasets`` (array order)."""
+def write_dicom_seg(
+    label_map: LabelMap,
+    datasets: Sequence[Dataset],
+    path: str | Path,
+    segmentation_type: str = "binary",
+) -> Path:
+    """Write ``label_map`` as a DICOM SEG of the source instances ``datasets`` (array order).
+
+    ``segmentation_type`` is ``labelmap`` (values kept as segment numbers) or ``binary``
+    (classes numbered 1..N).
+
+    Raises:
+        InputError: the annotation has no labels, or more (or higher) labels than 65535.
+        AnnotationMismatchError: its slices do not match ``datasets``.
+    """
     path = Path(path)
-    present = set(label_map.present_values())
-    table = list(label_map.labels) + [
-        LabelClass(value, f"label {value}", (255, 0, 255))
-        for value in sorted(present - set(label_map.labels.values))
-    ]
+    if segmentation_type not in SEGMENTATION_TYPES:
+        raise ValueError(f"segmentation_type is one of {', '.join(SEGMENTATION_TYPES)}")
+    table = segment_classes(label_map)
+    reason = _capacity_reason(_lowest(label_map), table, segmentation_type)
+    if reason:
+        raise InputError(reason, path)
     if not table:
         raise InputError("the annotation has no labels to save as DICOM SEG", path)
-    segment_of = np.zeros(max(label.value for label in table) + 1, dtype=np.uint16)
-    for number, label in enumerate(table, start=1):
-        segment_of[label.value] = number
-    pixels = segment_of[label_map.array]
+    values = np.array([label.value for label in table])
+    numbers = values if segmentation_type == "labelmap" else np.arange(1, len(table) + 1)
+    pixels = np.zeros(label_map.array.shape, dtype=np.uint16)
+    labelled = label_map.array > 0
+    pixels[labelled] = numbers[np.searchsorted(values, label_map.array[labelled])]
     pixels = pixels[np.newaxis] if pixels.ndim == 2 else pixels
     if pixels.shape[0] != len(datasets):
         raise AnnotationMismatchError(
@@ -82,9 +101,9 @@ def write_dicom_seg(label_map: LabelMap, datasets: Sequence[Dataset], path: str 
     seg = hd.seg.Segmentation(
         source_images=list(datasets),
         pixel_array=pixels,
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segmentation_type=hd.seg.SegmentationTypeValues[segmentation_type.upper()],
         segment_descriptions=[
-            _description(number, label, provenance) for number, label in enumerate(table, 1)
+            _description(int(number), label, provenance) for number, label in zip(numbers, table, strict=True)
         ],
         series_instance_uid=hd.UID(),
         series_number=int(datasets[0].get("SeriesNumber", 0) or 0) + 1000,
@@ -100,6 +119,19 @@ def write_dicom_seg(label_map: LabelMap, datasets: Sequence[Dataset], path: str 
     )
     write_with_atomic(path, lambda temporary: seg.save_as(temporary))
     return path
+
+
+def segment_classes(label_map: LabelMap) -> list[LabelClass]:
+    """The table's classes and any positive value present but not in it (``label N``), by value."""
+    known = set(label_map.labels.values)
+    unnamed = [v for v in label_map.present_values() if v > 0 and v not in known]
+    extra = [LabelClass(v, f"label {v}", (255, 0, 255)) for v in unnamed]
+    return sorted([*label_map.labels, *extra], key=lambda label: label.value)
+
+
+def seg_capacity_reason(label_map: LabelMap, segmentation_type: str = "binary") -> str | None:
+    """Why a SEG of this type cannot hold ``label_map`` (one sentence), or ``None``."""
+    return _capacity_reason(_lowest(label_map), segment_classes(label_map), segmentation_type)
 
 
 def read_dicom_seg(path: str | Path, scan: Scan, datasets: Sequence[Dataset] | None = None) -> LabelMap:
@@ -123,6 +155,23 @@ def read_dicom_seg(path: str | Path, scan: Scan, datasets: Sequence[Dataset] | N
             path,
         )
     return seg_label_map(seg, datasets, scan, path, warnings=[])
+
+
+def _lowest(label_map: LabelMap) -> int:
+    return int(label_map.array.min()) if label_map.array.size else 0
+
+
+def _capacity_reason(lowest: int, classes: list[LabelClass], segmentation_type: str) -> str | None:
+    if lowest < 0:
+        return f"label values are 0 (background) or positive; this annotation holds {lowest}"
+    if segmentation_type == "labelmap" and classes and classes[-1].value > MAX_SEGMENTS:
+        return (
+            f"a label-map DICOM SEG numbers segments up to {MAX_SEGMENTS}; this annotation uses label "
+            f"{classes[-1].value} — export it as a binary SEG or as NIfTI"
+        )
+    if len(classes) > MAX_SEGMENTS:
+        return f"a DICOM SEG holds up to {MAX_SEGMENTS} segments; this annotation has {len(classes)} labels"
+    return None
 
 
 def _description(number: int, label: LabelClass, provenance: Provenance) -> hd.seg.SegmentDescription:

@@ -33,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     app = get_qapp()
     window = MainWindow()
     window.show()
-    if args.path is not None:
+    window.offer_drafts_at_start()  # a draft left by a crash is offered before anything else opens
+    if window.task_bar.busy:  # recovering a draft: its scan is opening
+        pass
+    elif args.path is not None:
         window.open_path(args.path)
     elif args.demo is not None:
         window.open_demo(DEMO_KINDS[args.demo])

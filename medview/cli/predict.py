@@ -1,7 +1,9 @@
 """``medview predict PATH --model NAME_OR_FILE -o OUT``: run a model on a scan, headless.
 
-Segmentation writes a label map with the scan's geometry (NIfTI, with its ``.labels.json``
-sidecar), detection a medview boxes JSON, classification a JSON of class probabilities.
+Segmentation writes a label map with the scan's geometry (NIfTI, NRRD or MHA; PNG or TIFF for a 2D
+map; with its ``.labels.json`` sidecar), detection a medview boxes JSON, classification a JSON of
+class probabilities. An output name that does not fit the model's task, or a format that cannot hold
+the result (a 3D map in a PNG), is refused before the model runs (:mod:`medview.io.format_capacity`).
 ``--model`` is a plugin name (see ``medview models``), a TorchScript file with a JSON sidecar, or a
 MONAI bundle folder. ``--workspace DIR --version V`` runs a version fine-tuned in that workspace
 (``medview train``) instead of the plugin's own weights, e.g. ``--model ct-unet3d --version 1.0.0+ft1``.
@@ -21,7 +23,8 @@ import json
 from pathlib import Path
 
 NAME = "predict"
-HELP = "run a model on a scan; write a label map (NIfTI), boxes JSON or class-probabilities JSON"
+_OUTPUTS = {"segmentation": "label map", "detection": "boxes", "classification": "probabilities"}
+HELP = "run a model on a scan; write a label map (NIfTI, NRRD, MHA, PNG, TIFF), boxes or probabilities (JSON)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", required=True, metavar="NAME_OR_FILE", help="plugin name or TorchScript file"
     )
-    parser.add_argument("-o", "--output", required=True, type=Path, help="output file (.nii.gz or .json)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=Path,
+        help="output file: a label map (.nii.gz, .nrrd, .mha; .png or .tif for 2D) for segmentation, "
+        ".json for detection and classification",
+    )
     parser.add_argument("--device", choices=("cpu", "cuda", "mps"), help="default: cuda, then mps, then cpu")
     parser.add_argument("--series", metavar="UID", help="the DICOM series to use (default: the largest)")
     parser.add_argument("--level", type=int, default=0, help="whole-slide pyramid level to segment at")
@@ -58,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from medview.core.errors import InputError
     from medview.io import open_scan
+    from medview.io.format_capacity import check_suffix
     from medview.models.api import format_spacing, parse_spacing, unresolved_concerns
     from medview.models.engine import Engine
     from medview.models.network_plugin import NetworkPlugin, SegmentationPlugin
@@ -66,11 +77,13 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.version is None) != (args.workspace is None):
         raise InputError("--version and --workspace go together: a fine-tuned version lives in a workspace")
+    check_suffix(args.output, *_OUTPUTS.values())  # a name no prediction can take, before anything loads
     engine = Engine.create(args.device)
     if Path(args.model).exists():
         plugin = TorchScriptPlugin.from_file(args.model)
     else:
         plugin = Registry.discover(default_folders() + (args.plugins or [])).get(args.model)
+    check_suffix(args.output, _OUTPUTS[plugin.info.task])
     if isinstance(plugin, TorchScriptPlugin):
         if args.trust:
             plugin.trust()
@@ -85,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(plugin, SegmentationPlugin):
         plugin.level = args.level
     scan = open_scan(args.path, series_uid=args.series)
+    _check_output_holds(plugin.info, scan, args.output)
     assumed = None
     if args.assume_spacing is not None:
         if scan.spacing_known:
@@ -100,6 +114,22 @@ def run(args: argparse.Namespace) -> int:
     prediction = predict_safely(plugin, scan, any_modality=args.any_modality, assumed_spacing=assumed)
     print(_write(prediction, scan.name, args.output))
     return 0
+
+
+def _check_output_holds(info, scan, output: Path) -> None:
+    """Refuse, before the model runs, a label map file that cannot hold its segmentation of ``scan``:
+    one label per voxel of the scan's grid, valued 0 to the model's highest label."""
+    from medview.io.format_capacity import check_writable
+
+    if info.task == "segmentation":
+        check_writable(
+            output,
+            kind="label map",
+            ndim=scan.geometry.ndim,
+            dtype="int64",
+            value_range=(0, max((label.value for label in info.labels), default=0)),
+            shape=scan.spatial_shape,
+        )
 
 
 def _how_to_settle(concerns) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import colorsys
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 Colour = tuple[int, int, int]
@@ -95,6 +96,34 @@ class LabelTable:
         return cls.from_dict(json.loads(text))
 
 
+def default_colour(value: int) -> Colour:
+    """The fixed colour of a label value that no table names, so the same value looks the same everywhere.
+
+    Values 1-18 take a qualitative palette whose colours differ clearly from one another (the first
+    ten by at least 60 in RGB); further values step round the hue circle by the golden angle,
+    alternating saturation and brightness, so neighbours never look alike.
+    """
+    if value <= 0:
+        raise ValueError(f"label values start at 1 (0 is background), got {value}")
+    if value <= len(_PALETTE):
+        return _PALETTE[value - 1]
+    step = value - len(_PALETTE)
+    hue = (step * _GOLDEN_RATIO_CONJUGATE + 0.05) % 1.0
+    saturation, brightness = (0.65, 1.0)[step % 2], (1.0, 0.7)[(step // 2) % 2]
+    red, green, blue = colorsys.hsv_to_rgb(hue, saturation, brightness)
+    return (round(red * 255), round(green * 255), round(blue * 255))
+
+
+def default_table(values: Iterable[int]) -> LabelTable:
+    """``label N`` classes in their :func:`default_colour`, for a label map that came without a table.
+
+    Background (0) is left out: it is not a class.
+    """
+    return LabelTable(
+        [LabelClass(value, f"label {value}", default_colour(value)) for value in sorted(set(values)) if value]
+    )
+
+
 def _table(*classes: tuple[int, str, Colour]) -> LabelTable:
     return LabelTable([LabelClass(value, name, colour) for value, name, colour in classes])
 
@@ -107,6 +136,28 @@ def preset(name: str) -> LabelTable:
         raise ValueError(f"no label preset {name!r}; choose one of {', '.join(PRESET_NAMES)}") from None
 
 
+_GOLDEN_RATIO_CONJUGATE = 0.6180339887498949
+# Sasha Trubetskoy's "20 distinct colours" without grey and apricot (too close to beige).
+_PALETTE: tuple[Colour, ...] = (
+    (230, 25, 75),
+    (60, 180, 75),
+    (255, 225, 25),
+    (0, 130, 200),
+    (245, 130, 48),
+    (145, 30, 180),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (250, 190, 212),
+    (0, 128, 128),
+    (220, 190, 255),
+    (170, 110, 40),
+    (255, 250, 200),
+    (128, 0, 0),
+    (170, 255, 195),
+    (128, 128, 0),
+    (0, 0, 128),
+)
 _PRESETS = {
     "ct-abdomen": lambda: _table(
         (1, "body", (230, 190, 150)),

@@ -22,7 +22,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from medview.core.geometry import Geometry
-from medview.core.labels import LabelClass, LabelTable
+from medview.core.labels import LabelClass, LabelTable, default_colour
 from medview.core.provenance import Provenance
 from medview.core.scan import AttachedLabels, LabelMap, Scan, Window
 from medview.io.dicom_calibration import pixel_spacing
@@ -35,16 +35,6 @@ LABEL_MAP_SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.7"
 SEG_SOP_CLASSES = frozenset({SEGMENTATION_STORAGE, LABEL_MAP_SEGMENTATION_STORAGE})
 # A fractional segment covers the voxels where its fraction (probability, occupancy) is at least this.
 FRACTION_SHOWN = 0.5
-_NO_COLOUR = (
-    (230, 25, 75),
-    (60, 180, 75),
-    (255, 225, 25),
-    (0, 130, 200),
-    (245, 130, 48),
-    (145, 30, 180),
-    (70, 240, 240),
-    (240, 50, 230),
-)
 _READ_ERRORS = (InvalidDicomError, ValueError, AttributeError, KeyError, IndexError, TypeError, OSError)
 
 
@@ -355,7 +345,8 @@ _Fetch = Callable[[int], np.ndarray]
 def _own_volume(seg: hd.seg.Segmentation) -> tuple[Geometry, tuple[int, ...], _Fetch]:
     """The SEG's frames as a volume (highdicom), slices ascending along the normal, in medview's axes."""
     dtype = np.float32 if _is_fractional(seg) else np.uint8
-    probe = seg.get_volume(segment_numbers=[int(seg.SegmentSequence[0].SegmentNumber)], dtype=dtype)
+    first = segment_table(seg).values[0]  # not a label-map SEG's background segment 0
+    probe = seg.get_volume(segment_numbers=[first], dtype=dtype)
     affine = np.array(probe.affine, dtype=np.float64)  # index (slice, row, column) -> LPS (x, y, z)
     step, down, across = affine[:3, 0], affine[:3, 1], affine[:3, 2]
     slices = int(probe.spatial_shape[0])
@@ -403,7 +394,7 @@ def _colour(item: Dataset, number: int) -> tuple[int, int, int]:
             return tuple(int(np.clip(round(float(c)), 0, 255)) for c in rgb)
         except (ValueError, TypeError):
             pass
-    return _NO_COLOUR[(number - 1) % len(_NO_COLOUR)]
+    return default_colour(number)
 
 
 def _reason(error: Exception) -> str:

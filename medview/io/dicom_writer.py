@@ -14,9 +14,9 @@ import numpy as np
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from medview.core.errors import InputError
 from medview.core.scan import Scan
 from medview.io.atomic import write_with_atomic
+from medview.io.format_capacity import writable_array
 
 STORAGE_CLASSES = {
     "DX": "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
@@ -30,15 +30,13 @@ def write_dicom_image(scan: Scan, path: str | Path) -> Path:
     """Write ``scan`` (2D, greyscale, integer values) as one uncompressed DICOM file, atomically.
 
     Raises:
-        InputError: the scan is not a 2D greyscale image of integers that fit 16 bits.
+        InputError: before anything is written, when the scan is not a 2D greyscale image whose
+            values all fit 16-bit integers (:mod:`medview.io.format_capacity`).
     """
     path = Path(path)
-    array = np.asarray(scan.array)
-    if scan.geometry.ndim != 2 or scan.rgb or scan.has_time_axis:
-        raise InputError("only 2D greyscale images are written as DICOM projection images", path)
-    if array.dtype.kind not in "iu" or array.min() < -(2**15) or array.max() >= 2**16:
-        raise InputError(f"DICOM projection images hold 16-bit integers, not {array.dtype} values", path)
-    pixels = array.astype(np.int16 if array.min() < 0 else np.uint16)
+    pixels = writable_array(
+        scan.array, path, kind="scan", ndim=scan.geometry.ndim, rgb=scan.rgb, time_axis=scan.has_time_axis
+    )
     dataset = _dataset(scan, path)
     dataset.Rows, dataset.Columns = pixels.shape
     dataset.SamplesPerPixel = 1

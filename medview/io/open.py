@@ -7,6 +7,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,7 +15,8 @@ import numpy as np
 import pydicom.errors
 
 from medview.core.boxes import Box
-from medview.core.labels import LabelTable
+from medview.core.labels import LabelTable, default_table
+from medview.core.misfit import describe_misfit
 from medview.core.provenance import Provenance
 from medview.core.scan import LabelMap, Scan
 from medview.core.windows import default_window
@@ -24,6 +26,7 @@ from medview.io.dicom_seg import attach_segs, is_seg_series, open_seg
 from medview.io.dicom_series import DicomSeries, SeriesInfo, find_series, is_dicom_file
 from medview.io.errors import ScanError
 from medview.io.pixel_checks import check_series_pixels
+from medview.io.slicer_segments import read_segment_table
 from medview.io.writers import label_table_path
 
 SUPPORTED_SUFFIXES = (".dcm",) + sitk_reader.SUFFIXES + image2d.SUFFIXES + slide.OPENSLIDE_SUFFIXES
@@ -131,31 +134,33 @@ def scan_format(path: Path) -> str:
 def open_label_map(path: str | Path, like: Scan | None = None) -> LabelMap:
     """Read a label map and its ``<name>.labels.json`` sidecar (label table and provenance).
 
-    PNG/TIFF cannot store geometry, so a 2D picture label map takes ``like``'s geometry.
+    PNG/TIFF cannot store geometry, so a 2D picture label map takes ``like``'s geometry. Without a
+    sidecar table, a 3D Slicer ``.seg.nrrd``'s segment names, colours and values are the table;
+    values present in the array that no table names get ``label N`` and a colour of their own
+    (:func:`~medview.core.labels.default_table`), so no two classes look alike.
 
     Raises:
-        ScanError: non-integer values, colour pixels, or a grid that does not fit ``like``.
+        ScanError: non-integer values, colour pixels, a Slicer segmentation of several layers, or a
+            grid that does not fit ``like`` (the message says how it differs).
     """
     path = Path(path)
     kind = scan_format(path)
     if kind not in ("volume", "image"):
         raise ScanError("a label map must be NIfTI, NRRD, MHA, PNG or TIFF", path)
+    segments = read_segment_table(path) if path.name.lower().endswith((".nrrd", ".nhdr")) else None
     image = sitk_reader.read_volume(path) if kind == "volume" else image2d.read_image(path)
     if image.rgb or image.has_time_axis:
         raise ScanError("a label map holds one integer per voxel, not colour or time frames", path)
     array = _integer_labels(np.asarray(image.array), path)
-    geometry = image.geometry
+    geometry = like.geometry if like is not None and kind == "image" else image.geometry
     if like is not None:
-        if array.shape != like.spatial_shape:
-            raise ScanError(
-                f"label map of shape {array.shape} does not fit the scan's {like.spatial_shape}", path
-            )
-        if kind == "image":
-            geometry = like.geometry
-        elif not geometry.matches(like.geometry):
-            raise ScanError(f"label map geometry {geometry} differs from the scan's {like.geometry}", path)
+        misfit = describe_misfit(array.shape, geometry, like)
+        if misfit is not None:
+            raise ScanError(misfit.message, path)
     labels, provenance = _sidecar(path)
-    return LabelMap(array, geometry, labels, provenance)
+    if not len(labels) and segments is not None:
+        labels = segments
+    return LabelMap(array, geometry, _named_present(labels, array), provenance)
 
 
 def read_boxes(path: str | Path) -> BoxSet:
@@ -226,6 +231,19 @@ def _integer_labels(array: np.ndarray, path: Path) -> np.ndarray:
     if not np.all(np.isfinite(array)) or not np.array_equal(array, np.round(array)):
         raise ScanError("a label map must hold whole numbers; this one holds fractions", path)
     return array.astype(np.int32)
+
+
+def _named_present(labels: LabelTable, array: np.ndarray) -> LabelTable:
+    """``labels`` plus a ``default_table`` class (``label N``) for each value present but unnamed."""
+    missing = [int(value) for value in np.unique(array) if value > 0 and int(value) not in labels]
+    if not missing:
+        return labels
+    named = {label.name for label in labels}
+    defaults = [
+        replace(label, name=f"{label.name} (unnamed)") if label.name in named else label
+        for label in default_table(missing)
+    ]
+    return LabelTable([*labels, *defaults])
 
 
 def _sidecar(path: Path) -> tuple[LabelTable, Provenance]:

@@ -29,8 +29,18 @@ def apply_geometry_to_sitk(image: sitk.Image, geometry: Geometry) -> None:
     image.SetDirection(tuple(geometry.direction[::-1, ::-1].ravel()))
 
 
-def array_to_sitk(array: np.ndarray, geometry: Geometry, rgb: bool = False) -> sitk.Image:
-    """A SimpleITK image of ``array`` (array order, trailing channel when ``rgb``) with ``geometry``."""
+def array_to_sitk(
+    array: np.ndarray, geometry: Geometry, rgb: bool = False, time_axis: bool = False
+) -> sitk.Image:
+    """A SimpleITK image of ``array`` (array order, trailing channel when ``rgb``) with ``geometry``.
+
+    With ``time_axis`` the first array axis is time: it becomes ITK's last axis, with unit spacing
+    and no rotation, which is how 4D NIfTI/NRRD/MHA files are read back as time series.
+    """
     image = sitk.GetImageFromArray(np.ascontiguousarray(array), isVector=rgb)
+    if time_axis:
+        direction = np.eye(geometry.ndim + 1)
+        direction[1:, 1:] = geometry.direction
+        geometry = Geometry.from_spacing((1.0, *geometry.spacing), (0.0, *geometry.origin), direction)
     apply_geometry_to_sitk(image, geometry)
     return image

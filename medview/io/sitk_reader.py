@@ -24,6 +24,24 @@ SUFFIXES = (".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")
 _MAX_DIMENSIONS = 4  # 3D + time
 
 
+def read_header(path: str | Path) -> sitk.ImageFileReader:
+    """A reader that has read ``path``'s header only (size, pixel type, geometry, key/value fields),
+    after medview's own checks of the header text.
+
+    Raises:
+        ScanError: the header is damaged or cannot be read.
+    """
+    path = Path(path)
+    check_volume_header(path)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as error:
+        raise ScanError(f"the image header cannot be read ({_itk_reason(error)})", path) from error
+    return reader
+
+
 def read_volume(path: str | Path) -> Scan:
     """A NIfTI/NRRD/MHA/MHD file as a scan; 4D files get a leading time axis.
 
@@ -33,13 +51,7 @@ def read_volume(path: str | Path) -> Scan:
     path = Path(path)
     if path.stat().st_size == 0:
         raise ScanError("the file is empty (0 bytes)", path)
-    check_volume_header(path)
-    reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError as error:
-        raise ScanError(f"the image header cannot be read ({_itk_reason(error)})", path) from error
+    reader = read_header(path)
     size = reader.GetSize()
     components = reader.GetNumberOfComponents()
     _check_grid(reader, path)

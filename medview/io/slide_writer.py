@@ -15,6 +15,7 @@ import tifffile
 from medview.core.errors import InputError
 from medview.core.scan import Scan
 from medview.io.atomic import write_with_atomic
+from medview.io.format_capacity import writable_array
 
 TILE = 256
 
@@ -23,14 +24,15 @@ def write_slide_tiff(scan: Scan, path: str | Path, levels: int | None = None) ->
     """Write ``scan``'s full resolution and 2x-downsampled levels down to about one tile, atomically.
 
     Raises:
-        InputError: the scan is not 2D, or its pixel size is not in µm.
+        InputError: before anything is written, when the scan is not one 2D image of values a TIFF
+            holds (:mod:`medview.io.format_capacity`), or its pixel size is not in µm.
     """
     path = Path(path)
-    if scan.geometry.ndim != 2 or scan.has_time_axis:
-        raise InputError("only 2D images are written as pyramidal TIFF", path)
     if scan.units != "um":
         raise InputError("a pyramidal slide TIFF needs a pixel size in µm; this scan has none", path)
-    base = np.asarray(scan.array)
+    base = writable_array(
+        scan.array, path, kind="scan", ndim=scan.geometry.ndim, rgb=scan.rgb, time_axis=scan.has_time_axis
+    )
     count = levels or max(1, int(np.ceil(np.log2(max(base.shape[:2]) / TILE))) + 1)
     mpp_y, mpp_x = scan.geometry.spacing
     metadata = {

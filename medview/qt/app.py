@@ -37,6 +37,8 @@ import medview
 from medview.core.progress import Cancelled, CancelToken, ProgressCallback
 from medview.core.scan import Scan, Window
 from medview.demo import DemoCase, make_ct, make_radiograph, make_tile
+from medview.qt import unsaved_guard
+from medview.qt.annotation_files import FORMAT_TITLES, AnnotationFiles
 from medview.qt.bridge import scan_from_layer
 from medview.qt.opening import (
     PreparedLabels,
@@ -49,6 +51,7 @@ from medview.qt.opening import (
     scan_layers,
     seg_over,
 )
+from medview.qt.panel_wiring import connect_metrics_to_cases, connect_training_to_models
 from medview.qt.panels import PANELS
 from medview.qt.status import cursor_status
 from medview.qt.tile_error_notice import TileErrorNotice
@@ -91,11 +94,14 @@ class MainWindow(QMainWindow):
         self.window_presets.activated.connect(self._apply_window_preset)
         self.panels: dict[str, QWidget] = {}
         self.panel_errors: dict[str, str] = {}
+        self.files = AnnotationFiles(self)
+        self.recovering = None
         self._closed = False
         self._make_menus_and_toolbar()
         self._add_panels()
-        self._connect_metrics_to_cases()
-        self._connect_training_to_models()
+        connect_metrics_to_cases(self)
+        connect_training_to_models(self)
+        self._connect_cases_panel()
         self.viewer.cursor.events.position.connect(self._update_cursor_status)
         self.viewer.layers.selection.events.active.connect(self._refresh_window_presets)
         self.viewer.layers.events.inserted.connect(self._refresh_canvas_notice)
@@ -106,8 +112,12 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
 
     # ----------------------------------------------------------------- opening data
-    def open_demo(self, title: str, seed: int = 0) -> CancelToken:
-        """Generate one of :data:`DEMO_CASES` in a worker and show it with its ground truth."""
+    def open_demo(self, title: str, seed: int = 0) -> CancelToken | None:
+        """Generate one of :data:`DEMO_CASES` in a worker and show it with its ground truth, once
+        unsaved annotation work is settled (``None`` when the user cancels)."""
+        return self.settle_unsaved(f"opening {title}", lambda: self._open_demo(title, seed))
+
+    def _open_demo(self, title: str, seed: int) -> CancelToken:
         make = DEMO_CASES[title]
 
         def generate(progress: ProgressCallback, cancel: CancelToken) -> PreparedScan:
@@ -123,11 +133,14 @@ class MainWindow(QMainWindow):
             description=f"Opening {title}",
         )
 
-    def open_path(self, path: str | Path, series_uid: str | None = None) -> CancelToken:
-        """Open a file or folder in a worker; a folder with several series asks which to show."""
-        from medview.io import list_series, open_scan
-
+    def open_path(self, path: str | Path, series_uid: str | None = None) -> CancelToken | None:
+        """Open a file or folder in a worker, once unsaved annotation work is settled (``None`` when the
+        user cancels); a folder with several series asks which to show."""
         path = Path(path)
+        return self.settle_unsaved(f"opening {path.name}", lambda: self._open_path(path, series_uid))
+
+    def _open_path(self, path: Path, series_uid: str | None) -> CancelToken:
+        from medview.io import list_series, open_scan
 
         layer = self.scan_layer
         shown = scan_from_layer(layer) if layer is not None else None
@@ -182,6 +195,16 @@ class MainWindow(QMainWindow):
         """Tell the user that something failed, in a modal box (tests replace this method)."""
         QMessageBox.critical(self, title, text)
 
+    # ----------------------------------------------------------------- unsaved work
+    def settle_unsaved(self, action: str, proceed: Callable[[], Any]) -> Any:
+        """Run ``proceed`` once no unsaved annotation would be dropped by ``action`` (see
+        :func:`medview.qt.unsaved_guard.settle_unsaved`)."""
+        return unsaved_guard.settle_unsaved(self, action, proceed)
+
+    def offer_drafts_at_start(self) -> None:
+        """Offer the drafts an earlier session left, at once (a crash, or "keep as draft")."""
+        unsaved_guard.offer_drafts_at_start(self)
+
     # ----------------------------------------------------------------- viewing
     @property
     def scan_layer(self) -> Image | None:
@@ -217,13 +240,21 @@ class MainWindow(QMainWindow):
             urls = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
             if urls:
                 event.acceptProposedAction()
-                if not self._refuse_while_busy():
+                if self.refuse_while_busy():
+                    return True
+                if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                    self.files.open_segmentation(urls[0])  # Shift+drop: over the open scan
+                else:
                     self.open_path(urls[0])
                 return True
         return super().eventFilter(watched, event)
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt API)
-        """Cancel running work and close the panels and canvas, once (Qt may close twice)."""
+        """Ask about unsaved annotation work, then cancel running work and close the panels and canvas,
+        once (Qt may close twice)."""
+        if not self._closed and not unsaved_guard.may_close(self):
+            event.ignore()
+            return
         if not self._closed:
             self._closed = True
             self._withdraw_napari_actions()
@@ -232,6 +263,18 @@ class MainWindow(QMainWindow):
                 panel.close()
             self.qt_viewer.close()
         super().closeEvent(event)
+
+    def _connect_cases_panel(self) -> None:
+        """A workspace case replaces the open scan like any file, after asking about unsaved work; the
+        Annotate panel's Save outside a workspace offers every export format."""
+        annotate = self.panels.get("Annotate")
+        if annotate is not None:
+            annotate.ask_export_path = self.files.ask_save_target
+        browser = self.panels.get("Cases")
+        if browser is None:
+            return
+        browser.before_switch = lambda action, proceed: self.settle_unsaved(action, proceed)
+        browser.show_prepared = lambda prepared: self._show_prepared(prepared, from_file=False)
 
     def _make_case_list(self) -> QListWidget:
         cases = QListWidget()
@@ -247,8 +290,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         return cases
 
-    def _show_prepared(self, prepared: PreparedScan) -> Image:
-        """Swap in a scan's built layers (or raise, keeping what was shown), then tell its warnings."""
+    def _show_prepared(self, prepared: PreparedScan, from_file: bool = True) -> Image:
+        """Swap in a scan's built layers (or raise, keeping what was shown), tell its warnings, then
+        offer a draft left for it (``from_file``: not a workspace case, whose panel offers its own)."""
         scan = prepared.scan
         replace_layers(self.viewer, self.qt_viewer, prepared.layers)
         self.tile_errors.watch(scan)
@@ -259,6 +303,13 @@ class MainWindow(QMainWindow):
             text = "\n".join(scan.warnings)
             self.statusBar().showMessage(f"Warning: {scan.warnings[0]}", 30_000)
             QMessageBox.warning(self, f"{scan.name}: check this scan", text)
+        annotate = self.panels.get("Annotate")
+        recovering, self.recovering = self.recovering, None
+        if annotate is not None and from_file:
+            if recovering is not None and recovering[0].source == scan.source:
+                annotate.drafts.recover_into_new(recovering[0], scan, recovering[1])
+            else:
+                annotate.drafts.offer_for_scan(scan)
         return prepared.layers[0]
 
     def _add_prepared_labels(self, prepared: PreparedLabels, path: Path) -> None:
@@ -276,7 +327,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, 30_000)
         self.show_error(f"Could not open {Path(path).name}", text)
 
-    def _refuse_while_busy(self) -> bool:
+    def refuse_while_busy(self) -> bool:
         """True (and say so) when a task is running, so that a new one cannot start."""
         if self.task_bar.busy:
             self.statusBar().showMessage("Wait for the current task to finish, or cancel it", 5000)
@@ -291,7 +342,7 @@ class MainWindow(QMainWindow):
 
     def _open_case_item(self, item: QListWidgetItem) -> None:
         kind, value = item.data(Qt.ItemDataRole.UserRole)
-        if self._refuse_while_busy():
+        if self.refuse_while_busy():
             return
         if kind == "demo":
             self.open_demo(value)
@@ -313,6 +364,10 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open file…", self._ask_open_file, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &folder (DICOM)…", self._ask_open_folder, "Ctrl+Shift+O")
+        self._action(file_menu, "Open &segmentation…", self.files.ask_open_segmentation, "Ctrl+Shift+L")
+        export_menu = file_menu.addMenu("&Export annotation")
+        for fmt, (title, _, _) in FORMAT_TITLES.items():
+            self._action(export_menu, f"{title}…", lambda checked=False, f=fmt: self.files.export(f))
         demo_menu = file_menu.addMenu("&Demo cases")
         for title in DEMO_CASES:
             self._action(demo_menu, title, lambda checked=False, t=title: self._ask_open_demo(t))
@@ -363,71 +418,7 @@ class MainWindow(QMainWindow):
         if docks:
             docks[0].raise_()
 
-    def _connect_metrics_to_cases(self) -> None:
-        """A click on a case in the metrics panel's workspace table opens that case."""
-        metrics, browser = self.panels.get("Metrics"), self.panels.get("Cases")
-        if metrics is None or browser is None:
-            return
-
-        def open_case(case_id: str) -> None:
-            from medview.workspace import Workspace
-
-            if browser.directory is None or browser.task_bar.busy:
-                return
-            with Workspace.open(browser.directory) as workspace:
-                browser.open_case(workspace.case(case_id))
-
-        metrics.cases.case_requested.connect(open_case)
-        metrics.versions.case_requested.connect(open_case)
-
-    def _connect_training_to_models(self) -> None:
-        """A version the training panel publishes is listed in the model panel at once, and the metrics
-        panel compares it with its base on the run's validation cases (its tab raised to show it). An
-        annotation saved into the training workspace is listed among the cases to train on, and Start
-        saves the open case's unsaved edits first, so what the user sees is what trains."""
-        models, training = self.panels.get("Models"), self.panels.get("Train")
-        metrics = self.panels.get("Metrics")
-        if training is None:
-            return
-        if models is not None:
-            training.version_published.connect(
-                lambda model, version: models.set_workspace(training.workspace)
-            )
-        annotate = self.panels.get("Annotate")
-        if annotate is not None:
-            waiting_to_start: list[bool] = []
-
-            def save_open_case_first() -> bool:
-                unsaved = annotate.unsaved_case()
-                if unsaved is None or training.workspace != Path(unsaved[0]) or annotate.task_bar.busy:
-                    return False
-                waiting_to_start.append(True)
-                annotate.save()
-                return True
-
-            def list_saved_case(workspace: str, case_id: str) -> None:
-                if training.workspace is not None and Path(workspace) == training.workspace:
-                    training.refresh_cases()  # a case in progress now trains on its annotated slices
-                if waiting_to_start:
-                    waiting_to_start.clear()
-                    training.start()
-
-            def save_ended(outcome: str) -> None:
-                if outcome != "done":
-                    waiting_to_start.clear()  # a failed save must not start a run later
-
-            training.before_start = save_open_case_first
-            annotate.saved_to_workspace.connect(list_saved_case)
-            annotate.task_bar.finished.connect(save_ended)
-        if metrics is not None:
-
-            def compare(model: str, version: str) -> None:
-                self._raise_panel(metrics)
-                metrics.compare_versions(training.workspace, model, version)
-
-            training.version_published.connect(compare)
-
-    def _raise_panel(self, panel: QWidget) -> None:
+    def raise_panel(self, panel: QWidget) -> None:
         """Bring the dock holding ``panel`` to the front of its tabs."""
         dock = panel.parentWidget()
         if isinstance(dock, QDockWidget):
@@ -449,7 +440,7 @@ class MainWindow(QMainWindow):
             if "Metrics" in self.panels:
                 self.panels["Metrics"].versions.set_workspace(folder)
             if "Train" in self.panels:
-                self._raise_panel(self.panels["Train"])
+                self.raise_panel(self.panels["Train"])
 
         return self.task_bar.start(build, built, description="Creating the demo workspace")
 
@@ -459,18 +450,25 @@ class MainWindow(QMainWindow):
             self.create_demo_workspace(path)
 
     def _ask_open_demo(self, title: str) -> None:
-        if not self._refuse_while_busy():
+        if not self.refuse_while_busy():
             self.open_demo(title)
 
     def _ask_open_file(self) -> None:
-        if self._refuse_while_busy():
+        from medview.qt import open_dialog
+
+        if self.refuse_while_busy():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open a scan")
-        if path:
+        chosen = open_dialog.choose_file(self, scan_open=self.scan_layer is not None)
+        if chosen is None:
+            return
+        path, as_segmentation = chosen
+        if as_segmentation:
+            self.files.open_segmentation(path)
+        else:
             self.open_path(path)
 
     def _ask_open_folder(self) -> None:
-        if self._refuse_while_busy():
+        if self.refuse_while_busy():
             return
         path = QFileDialog.getExistingDirectory(self, "Open a DICOM folder")
         if path:

@@ -79,7 +79,7 @@ def patient_position(layer: Layer, world_position: Sequence[float]) -> np.ndarra
     """
     geometry = layer.metadata.get(GEOMETRY_KEY)
     if not isinstance(geometry, Geometry):
-        geometry = _layer_geometry(layer)
+        geometry = layer_geometry(layer)
     index = np.asarray(layer.world_to_data(world_position), dtype=float)[-geometry.ndim :]
     return geometry.index_to_world(index)
 
@@ -141,24 +141,42 @@ def label_colormap(labels: LabelTable) -> DirectLabelColormap:
 
 
 def scan_from_layer(layer: Layer) -> Scan | None:
-    """The scan an image layer shows, or ``None`` if the layer did not come from medview."""
+    """The scan an image layer shows, or ``None`` if the layer did not come from medview.
+
+    napari's layer actions (split stack, projections, conversions) copy a layer's metadata onto the
+    layers they make; a layer that is no image or holds data of another shape is not the scan.
+    """
     scan = layer.metadata.get(SCAN_KEY)
-    return scan if isinstance(scan, Scan) else None
+    if not isinstance(scan, Scan) or not isinstance(layer, Image):
+        return None
+    return scan if tuple(layer.data.shape) == tuple(scan.array.shape) else None
 
 
 def label_map_from_layer(layer: Labels) -> LabelMap:
     """The layer's current voxels as a :class:`LabelMap`.
 
     Layers made by :func:`add_label_map` keep their table and provenance; a labels layer drawn in
-    plain napari gets the layer's geometry and a user provenance.
+    plain napari gets the layer's geometry and a user provenance, and so does one that napari made
+    from a medview layer of another dimension (a converted projection).
     """
     known = layer.metadata.get(LABEL_MAP_KEY)
     if isinstance(known, LabelMap) and known.array is layer.data:
         return known
-    geometry = known.geometry if isinstance(known, LabelMap) else _layer_geometry(layer)
+    if isinstance(known, LabelMap) and known.geometry.ndim != layer.ndim:
+        known = None
+    geometry = known.geometry if isinstance(known, LabelMap) else layer_geometry(layer)
     labels = known.labels if isinstance(known, LabelMap) else LabelTable()
     provenance = known.provenance.edited_by_user() if isinstance(known, LabelMap) else Provenance.drawn()
     return LabelMap(np.asarray(layer.data), geometry, labels, provenance)
+
+
+def layer_geometry(layer: Layer) -> Geometry:
+    """The real geometry of a bridge-made layer, else the one its napari transform describes."""
+    known = layer.metadata.get(GEOMETRY_KEY)
+    if isinstance(known, Geometry) and known.ndim == layer.ndim:
+        return known
+    affine = np.asarray(layer.affine.affine_matrix) @ _scale_translate_matrix(layer)
+    return Geometry(affine)
 
 
 def boxes_layer_data(
@@ -260,15 +278,6 @@ def _label_map_name(label_map: LabelMap) -> str:
     if provenance.source == "model":
         return f"{provenance.author} {provenance.model_version}"
     return "ground truth" if provenance.source in ("demo", "import") else "annotation"
-
-
-def _layer_geometry(layer: Layer) -> Geometry:
-    """The real geometry of a bridge-made layer, else the one its napari transform describes."""
-    known = layer.metadata.get(GEOMETRY_KEY)
-    if isinstance(known, Geometry) and known.ndim == layer.ndim:
-        return known
-    affine = np.asarray(layer.affine.affine_matrix) @ _scale_translate_matrix(layer)
-    return Geometry(affine)
 
 
 def _scale_translate_matrix(layer: Layer) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 
 from napari._vispy import create_vispy_layer
 from napari.components import ViewerModel
-from napari.layers import Layer
+from napari.layers import Labels, Layer
 from napari.qt import QtViewer
 
 from medview.core.errors import MedviewError
@@ -134,6 +134,14 @@ def lossy_notice(scan: Scan | None) -> str:
 
 
 def _remove_all(viewer: ViewerModel, qt_viewer: QtViewer) -> None:
+    """Remove every layer, labels layers first and drawn without them once: removing a labels layer
+    and changing the number of dimensions in one frame crashes the OpenGL driver (Mesa) in the next
+    draw, e.g. when a radiograph replaces an annotated CT."""
+    labels = [layer for layer in viewer.layers if isinstance(layer, Labels)]
+    for layer in reversed(labels):
+        _remove(viewer, qt_viewer, layer)
+    if labels and qt_viewer.canvas.native.isVisible():
+        qt_viewer.canvas.native.repaint()
     for layer in reversed(list(viewer.layers)):
         _remove(viewer, qt_viewer, layer)
 

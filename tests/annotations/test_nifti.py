@@ -37,9 +37,13 @@ def test_mismatched_shape_is_refused_with_a_clear_message(tmp_path):
     scan, label_map = _case()
     other = Scan(np.zeros((5, 7, 8), dtype=np.int16), scan.geometry, name="other")
     path = save_nifti(label_map, tmp_path / "case.nii.gz")
-    with pytest.raises(AnnotationMismatchError, match=r"case.nii.gz: the annotation has shape \(5, 7, 9\)"):
+    expected = (
+        r"case.nii.gz: the annotation is 9 x 7 x 5 \(x, y, z\) voxels but the scan is 8 x 7 x 5 \(x, y, z\)"
+    )
+    with pytest.raises(AnnotationMismatchError, match=expected) as refused:
         load_nifti(path, other)
-    with pytest.raises(AnnotationMismatchError, match="shape"):
+    assert refused.value.misfit.kind == "shape" and refused.value.misfit.overlaps
+    with pytest.raises(AnnotationMismatchError, match=r"9 x 7 x 5 \(x, y, z\) voxels"):
         save_nifti(label_map, tmp_path / "again.nii.gz", other)
 
 
@@ -47,7 +51,12 @@ def test_mismatched_geometry_is_refused_or_resampled_on_request(tmp_path):
     scan, label_map = _case()
     shifted_scan = Scan(scan.array, _oblique_geometry(origin=(8.0, -20.0, 30.0)), name="shifted")
     path = save_nifti(label_map, tmp_path / "case.nii.gz")
-    with pytest.raises(AnnotationMismatchError, match=r"origin \(5, -20, 30\) mm\) differs"):
+    # the scan's origin moved 3 mm towards the head (S, patient z): the annotation lies 3 mm below it
+    expected = (
+        r"shifted by 3.00 mm \(z -3.00\): its first voxel is at \(x, y, z\) = \(30.00, -20.00, 5.00\) mm, "
+        r"the scan's at \(x, y, z\) = \(30.00, -20.00, 8.00\) mm; resample it nearest-neighbour"
+    )
+    with pytest.raises(AnnotationMismatchError, match=expected):
         load_nifti(path, shifted_scan)
     resampled = load_nifti(path, shifted_scan, resample=True)
     assert resampled.fits(shifted_scan)

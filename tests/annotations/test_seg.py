@@ -30,10 +30,13 @@ def _label_map(scan, provenance):
 
 
 @pytest.mark.parametrize(
-    ("provenance", "algorithm_type"),
-    [(Provenance.drawn(), "MANUAL"), (Provenance.predicted("unet", "1.3"), "AUTOMATIC")],
+    ("provenance", "algorithm_type", "segmentation_type"),
+    [
+        (Provenance.drawn(), "MANUAL", "labelmap"),
+        (Provenance.predicted("unet", "1.3"), "AUTOMATIC", "binary"),
+    ],
 )
-def test_seg_read_back_with_highdicom(tmp_path, dicom_scan, provenance, algorithm_type):
+def test_seg_read_back_with_highdicom(tmp_path, dicom_scan, provenance, algorithm_type, segmentation_type):
     import highdicom as hd
 
     label_map = _label_map(dicom_scan, provenance)
@@ -41,11 +44,13 @@ def test_seg_read_back_with_highdicom(tmp_path, dicom_scan, provenance, algorith
     assert [float(d.ImagePositionPatient[2]) for d in datasets] == sorted(
         float(d.ImagePositionPatient[2]) for d in datasets
     )
-    path = write_dicom_seg(label_map, datasets, tmp_path / "seg.dcm")
+    path = write_dicom_seg(label_map, datasets, tmp_path / "seg.dcm", segmentation_type)
 
     seg = hd.seg.segread(path)
-    assert [item.SegmentLabel for item in seg.SegmentSequence] == ["liver", "lesion"]
-    assert {item.SegmentAlgorithmType for item in seg.SegmentSequence} == {algorithm_type}
+    assert seg.SegmentationType == segmentation_type.upper()
+    segments = [item for item in seg.SegmentSequence if item.SegmentNumber != 0]  # 0: label-map background
+    assert [item.SegmentLabel for item in segments] == ["liver", "lesion"]
+    assert {item.SegmentAlgorithmType for item in segments} == {algorithm_type}
     assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == dicom_scan.metadata["series_uid"]
     pixels = seg.get_pixels_by_source_instance([d.SOPInstanceUID for d in datasets], combine_segments=True)
     assert np.array_equal(pixels, label_map.array)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import SimpleITK as sitk
 
-from medview.io.atomic import atomic_path, write_text_atomic
+from medview.io.atomic import atomic_path, write_text_atomic, write_with_atomic
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
@@ -22,3 +24,15 @@ def test_the_temporary_keeps_the_target_suffixes_so_writers_pick_the_format(tmp_
         assert temporary.name.endswith(".nii.gz") and temporary.parent == tmp_path
         temporary.write_bytes(b"x")
     assert (tmp_path / "case.nii.gz").read_bytes() == b"x"
+
+
+def test_a_writer_that_fails_halfway_leaves_no_file_and_no_temporary(tmp_path):
+    pixels = sitk.GetImageFromArray(np.zeros((3, 4), np.float32))
+
+    def half_then_fail(temporary):
+        temporary.write_bytes(b"\x89PNG half")
+        sitk.WriteImage(pixels, str(temporary))  # PNG holds no floats: ITK raises
+
+    with pytest.raises(RuntimeError, match="PNG supports unsigned char and unsigned short"):
+        write_with_atomic(tmp_path / "slice.png", half_then_fail)
+    assert list(tmp_path.iterdir()) == []

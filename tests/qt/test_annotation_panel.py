@@ -34,7 +34,7 @@ def _click(qtbot, panel, text):
 
 
 def _new_annotation(qtbot, panel, preset="liver-lesion"):
-    panel._preset.setCurrentText(preset)
+    panel._labels._preset.setCurrentText(preset)
     _click(qtbot, panel, "New annotation")
     return panel.layer
 
@@ -42,8 +42,11 @@ def _new_annotation(qtbot, panel, preset="liver-lesion"):
 def test_paint_undo_interpolate_save_close_reopen(qtbot, viewer_with_panel, small_ct, tmp_path):
     viewer, panel = viewer_with_panel
     layer = _new_annotation(qtbot, panel)
-    assert [panel._table.item(r, 1).text() for r in range(panel._table.rowCount())] == ["liver", "lesion"]
-    panel._table.setCurrentCell(1, 1)
+    assert [panel._labels._table.item(r, 1).text() for r in range(panel._labels._table.rowCount())] == [
+        "liver",
+        "lesion",
+    ]
+    panel._labels._table.setCurrentCell(1, 1)
     assert layer.selected_label == 2
     panel._radius.setValue(8.0)  # 8 mm on 3.2 mm pixels: a brush 5 pixels across
     assert layer.brush_size == 5
@@ -108,10 +111,10 @@ def test_remove_islands_and_label_table_editing(qtbot, viewer_with_panel):
     qtbot.waitUntil(lambda: not panel.task_bar.busy)
     assert layer.data[5, 5, 5] == 0 and layer.data[5, 25, 25] == 1
     _click(qtbot, panel, "Add class")
-    panel._table.item(1, 1).setText("vessel")
+    panel._labels._table.item(1, 1).setText("vessel")
     table = layer.metadata[LABEL_MAP_KEY].labels
     assert table.name_of(2) == "vessel"
-    panel._table.item(1, 1).setText("nodule")  # names are unique: refused, table unchanged
+    panel._labels._table.item(1, 1).setText("nodule")  # names are unique: refused, table unchanged
     assert "already used" in panel.status and table.name_of(2) == "vessel"
 
 
@@ -146,9 +149,9 @@ def test_draft_is_offered_not_applied_then_recovered(qtbot, tmp_path, small_ct):
     kwargs["metadata"][CASE_KEY] = {"workspace": str(workspace.directory), "case_id": case.id}
     layer = viewer.add_labels(data, **kwargs)
     assert panel.layer is layer
-    assert panel._draft_box.isVisibleTo(panel) and not layer.data.any()
+    assert panel.drafts.isVisibleTo(panel) and not layer.data.any()
     _click(qtbot, panel, "Recover")
-    assert np.array_equal(layer.data, draft_array) and not panel._draft_box.isVisibleTo(panel)
+    assert np.array_equal(layer.data, draft_array) and not panel.drafts.isVisibleTo(panel)
     _click(qtbot, panel, "Undo")  # recovering is an ordinary, undoable edit
     assert not layer.data.any()
     _click(qtbot, panel, "Redo")

@@ -171,3 +171,21 @@ def test_a_box_drawn_by_hand_into_an_empty_boxes_layer_gets_the_tables_first_cla
     layer.add_rectangles(np.array([[1.5, 2.5], [5.5, 8.5]]))
     [box] = boxes_from_layer(layer, preset("lung-nodule"))
     assert (box.label, box.score, box.start, box.stop) == (1, 1.0, (2.0, 3.0), (6.0, 9.0))
+
+
+def test_layers_napari_derives_with_another_shape_are_not_taken_for_the_scan_or_its_label_map():
+    """napari's split, projection and conversion copy the medview metadata onto the layers they make."""
+    viewer = ViewerModel()
+    geometry = Geometry.from_spacing((2.0, 0.7, 0.5), (10, -20, 30))
+    scan = Scan(np.zeros((4, 5, 6), np.int16), geometry)
+    image = add_scan(viewer, scan)
+    projection = viewer.add_image(np.zeros((5, 6)), metadata=dict(image.metadata), scale=(0.7, 0.5))
+    as_labels = viewer.add_labels(np.zeros((4, 5, 6), np.uint8), metadata=dict(image.metadata))
+    assert scan_from_layer(image) is scan
+    assert scan_from_layer(projection) is None and scan_from_layer(as_labels) is None
+
+    label_map = LabelMap(np.zeros((4, 5, 6), np.uint8), geometry, preset("liver-lesion"))
+    known = add_label_map(viewer, label_map).metadata
+    flat = viewer.add_labels(np.ones((5, 6), np.uint8), metadata=dict(known), scale=(0.7, 0.5))
+    back = label_map_from_layer(flat)
+    assert back.array.shape == (5, 6) and back.geometry.spacing == pytest.approx((0.7, 0.5))

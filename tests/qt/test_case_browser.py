@@ -52,8 +52,8 @@ def test_import_open_next_annotate_and_mark_done(qtbot, workspace_with_scans):
     assert isinstance(labels, Labels) and labels.metadata[CASE_KEY]["case_id"] == "a"
     assert any(isinstance(layer, Image) for layer in viewer.layers)
     assert panel.layer is labels
-    panel._preset.setCurrentText("liver-lesion")
-    panel._use_preset()
+    panel._labels._preset.setCurrentText("liver-lesion")
+    panel._labels._use_preset()
     panel.editor.paint((20, 32, 32), 10.0, 1, plane_axis=0)
     panel.save()
     qtbot.waitUntil(lambda: not panel.task_bar.busy)

@@ -9,15 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from napari.components import ViewerModel
-from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QPushButton
 
 from medview.annotations.autosave import find_drafts
-from medview.core.scan import LabelMap
 from medview.io import write_scan
-from medview.qt.bridge import add_scan, label_map_layer_data
-from medview.qt.widgets.annotation_panel import CASE_KEY, AnnotationPanel
 from medview.workspace import Workspace
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -25,7 +19,7 @@ KILL_AFTER_STROKES = 48  # 12 s of painting at 4 strokes a second
 MAX_LOSS_S = 10.0
 
 
-def test_sigkill_loses_at_most_ten_seconds_and_draft_is_offered(qtbot, tmp_path):
+def test_sigkill_loses_at_most_ten_seconds_and_draft_is_offered(qtbot, tmp_path, monkeypatch):
     from medview.demo import make_ct
 
     scan = make_ct(0, shape=(60, 64, 64)).scan
@@ -59,21 +53,34 @@ def test_sigkill_loses_at_most_ten_seconds_and_draft_is_offered(qtbot, tmp_path)
     (draft,) = find_drafts(workspace.drafts_directory)
     assert draft.case_id == case.id
 
-    viewer = ViewerModel()
-    add_scan(viewer, scan)
-    panel = AnnotationPanel(viewer)
-    qtbot.addWidget(panel)
-    data, kwargs, _ = label_map_layer_data(LabelMap(np.zeros(scan.spatial_shape, np.uint8), scan.geometry))
-    kwargs["metadata"][CASE_KEY] = {"workspace": str(workspace.directory), "case_id": case.id}
-    layer = viewer.add_labels(data, **kwargs)
-    assert panel._draft_box.isVisibleTo(panel) and not layer.data.any()  # offered, not applied
-    recover = next(b for b in panel.findChildren(QPushButton) if b.text() == "Recover")
-    qtbot.mouseClick(recover, Qt.MouseButton.LeftButton)
+    # restart: the window opens the case, and the draft is offered at once, before anything is applied
+    from medview.qt import unsaved_prompts
+    from medview.qt.app import MainWindow
+
+    offered = []
+
+    def offer(parent, draft, name):
+        offered.append(name)
+        assert not window.panels["Annotate"].layer.data.any()  # offered, not applied
+        return unsaved_prompts.RECOVER
+
+    monkeypatch.setattr(unsaved_prompts, "offer_draft", offer)
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    browser = window.panels["Cases"]
+    browser.open_workspace(workspace.directory)
+    browser.open_case(workspace.case(case.id))
+    qtbot.waitUntil(lambda: bool(offered), timeout=30_000)
+    layer = window.panels["Annotate"].layer
+    assert len(offered) == 1 and layer.name == f"{case.id} annotation"
 
     painted_slices = [k for k in range(scan.spatial_shape[0]) if layer.data[k].any()]
     saved_strokes = len(painted_slices)
     assert painted_slices == list(range(saved_strokes))  # a consistent prefix of the strokes
     assert np.all(layer.data[:saved_strokes, 32, 32] == 1)
     lost_s = killed_at - stroke_times[saved_strokes - 1]
+    window.panels["Annotate"].session.discard(window.panels["Annotate"].annotation)
     print(f"crash recovery: {saved_strokes} of {len(stroke_times)} strokes recovered, {lost_s:.1f} s lost")
     assert saved_strokes >= 1 and lost_s <= MAX_LOSS_S
+    window.close()

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from qtpy.QtCore import QEvent, QPointF, Qt, QTimer
-from qtpy.QtGui import QMouseEvent
-from qtpy.QtWidgets import QApplication, QMenu
+from qtpy.QtCore import Qt
 
 from medview.core.geometry import Geometry
 from medview.core.scan import Scan
@@ -80,43 +78,3 @@ def test_a_new_labels_layer_on_a_scan_shown_in_stored_order_keeps_its_real_geome
     np.testing.assert_allclose(labels.scale, main_window.scan_layer.scale)
     assert labels.metadata[GEOMETRY_KEY] is geometry
     assert label_map_from_layer(labels).geometry.matches(geometry)
-
-
-def test_the_layer_list_right_click_menu_opens_and_its_actions_work(qtbot, ct_window):
-    layer_list = ct_window.qt_viewer.layers
-    viewport = layer_list.viewport()
-    row = layer_list.model().index(0, 0)  # the top row: the last layer, "ground truth"
-    centre = QPointF(layer_list.visualRect(row).center())
-    seen: list[list[str]] = []
-
-    def use_the_menu():
-        menu = QApplication.activePopupWidget()
-        if not isinstance(menu, QMenu):
-            QTimer.singleShot(50, use_the_menu)
-            return
-        actions = {action.text(): action for action in menu.actions()}
-        seen.append(list(actions))
-        actions["Duplicate Layer"].trigger()
-        menu.close()
-
-    QTimer.singleShot(50, use_the_menu)
-    for kind, buttons in (
-        (QEvent.Type.MouseButtonPress, Qt.MouseButton.RightButton),
-        (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
-    ):
-        event = QMouseEvent(
-            kind,
-            centre,
-            QPointF(viewport.mapToGlobal(centre.toPoint())),
-            Qt.MouseButton.RightButton,
-            buttons,
-            Qt.KeyboardModifier.NoModifier,
-        )
-        QApplication.sendEvent(viewport, event)
-    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
-    assert "Toggle visibility" in seen[0]
-    assert [layer.name for layer in ct_window.viewer.layers] == [
-        "demo-ct-0",
-        "ground truth",
-        "ground truth copy",
-    ]

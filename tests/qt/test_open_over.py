@@ -18,13 +18,6 @@ from dicom_meaning_files import write_ct, write_seg  # noqa: E402
 from fuzz_seeds import write_slide  # noqa: E402
 
 
-@pytest.fixture
-def errors(main_window, monkeypatch) -> list[tuple[str, str]]:
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(main_window, "show_error", lambda title, text: shown.append((title, text)))
-    return shown
-
-
 def _open(qtbot, window, path) -> None:
     window.open_path(path)
     qtbot.waitUntil(lambda: not window.task_bar.busy, timeout=20_000)

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QFileDialog
 from window_input import drop_on_canvas, menu_action
 
 from medview.demo import make_ct
+from medview.qt import open_dialog
 
 pytestmark = pytest.mark.gui
 
@@ -32,19 +32,12 @@ def asked(monkeypatch, scan_file) -> list[str]:
     """File dialogs answer with ``scan_file``; the list records each time one was asked."""
     calls: list[str] = []
 
-    def get_open_file_name(parent, caption="", *args, **kwargs):
-        calls.append(caption)
-        return str(scan_file), ""
+    def choose_file(parent, scan_open):
+        calls.append("Open a scan")
+        return str(scan_file), False
 
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(get_open_file_name))
+    monkeypatch.setattr(open_dialog, "choose_file", choose_file)
     return calls
-
-
-@pytest.fixture
-def errors(main_window, monkeypatch) -> list[tuple[str, str]]:
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(main_window, "show_error", lambda title, text: shown.append((title, text)))
-    return shown
 
 
 def shown_file(window) -> str | None:

@@ -23,14 +23,6 @@ OBLIQUE_ROW, OBLIQUE_COLUMN = (0.569, 0.822, 0.0), (0.0, 0.0, -1.0)
 
 
 @pytest.fixture
-def errors(main_window, monkeypatch) -> list[tuple[str, str]]:
-    """The error dialogs the window shows, as (title, text), instead of blocking on them."""
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(main_window, "show_error", lambda title, text: shown.append((title, text)))
-    return shown
-
-
-@pytest.fixture
 def write_slice(monkeypatch):
     monkeypatch.syspath_prepend(Path(__file__).parents[1] / "io")
     from io_scan_files import write_slice

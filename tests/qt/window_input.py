@@ -19,8 +19,21 @@ def menu_action(window, menu: str, text: str) -> QAction:
     raise LookupError(f"no {menu} > {text} in the menubar")
 
 
-def drop_on_canvas(window, path: str | Path) -> QDropEvent:
-    """Drag ``path`` onto the canvas and drop it, as from a file manager; returns the drop event.
+def submenu_action(window, menu: str, submenu: str, text: str) -> QAction:
+    """The action ``text`` in the submenu ``submenu`` of the menubar's ``menu``."""
+    for top in window.menuBar().actions():
+        if top.text().replace("&", "") == menu:
+            for item in top.menu().actions():
+                if item.menu() is not None and item.text().replace("&", "") == submenu:
+                    for action in item.menu().actions():
+                        if action.text().replace("&", "") == text:
+                            return action
+    raise LookupError(f"no {menu} > {submenu} > {text} in the menubar")
+
+
+def drop_on_canvas(window, path: str | Path, modifiers=Qt.KeyboardModifier.NoModifier) -> QDropEvent:
+    """Drag ``path`` onto the canvas and drop it, as from a file manager (holding ``modifiers``);
+    returns the drop event.
 
     Qt delivers a drop to the widget that accepted the drag's enter event, so both are sent, to the
     canvas itself; Qt passes them up to the widget that takes drops.
@@ -29,7 +42,7 @@ def drop_on_canvas(window, path: str | Path) -> QDropEvent:
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     target = window.qt_viewer.canvas.native
     centre = QPoint(target.width() // 2, target.height() // 2)
-    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    buttons = Qt.MouseButton.LeftButton
     enter = QDragEnterEvent(centre, Qt.DropAction.CopyAction, mime, buttons, modifiers)
     QApplication.sendEvent(target, enter)
     drop = QDropEvent(QPointF(centre), Qt.DropAction.CopyAction, mime, buttons, modifiers)

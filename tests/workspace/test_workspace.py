@@ -80,7 +80,9 @@ def test_add_with_labels_checks_fit(tmp_path):
     workspace = Workspace.create(tmp_path / "ws")
     case = workspace.add_case(path, labels=good)
     assert case.status == "done" and len(workspace.annotations(case.id)) == 1
-    with pytest.raises(AnnotationMismatchError, match=r"bad.nii.gz: the annotation has shape \(4, 6, 9\)"):
+    with pytest.raises(
+        AnnotationMismatchError, match=r"bad.nii.gz: the annotation is 9 x 6 x 4 \(x, y, z\) voxels"
+    ):
         workspace.add_case(path, labels=bad)
     assert len(workspace.cases()) == 1
 

@@ -2,8 +2,9 @@
 import a folder of scans, mark a case done, give the open case its class (one of an installed
 classification model's classes: what that model fine-tunes on).
 
-Opening a case loads its scan and newest annotation (or a new empty one) in a worker and adds
-them as layers; the labels layer carries ``{"workspace", "case_id"}`` under
+Opening a case loads its scan and newest annotation (or a new empty one) in a worker; they replace
+the open scan's layers (in the window, after it asked about unsaved work). The labels layer carries
+``{"workspace", "case_id"}`` under
 :data:`~medview.qt.widgets.annotation_panel.CASE_KEY`, so the annotation panel saves new
 versions into the workspace and autosaves drafts into its ``drafts`` folder.
 """
@@ -11,11 +12,13 @@ versions into the workspace and autosaves drafts into its ``drafts`` folder.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from napari.components import ViewerModel
+from napari.layers import Layer
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -36,8 +39,8 @@ from medview.core.provenance import Provenance
 from medview.core.scan import LabelMap, Scan
 from medview.io.writers import label_table_path
 from medview.models.registry import Registry
-from medview.qt.bridge import add_scan, label_map_layer_data
-from medview.qt.opening import opening_error_text
+from medview.qt.bridge import label_map_layer_data
+from medview.qt.opening import PreparedScan, opening_error_text, scan_layers
 from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.task_bar import TaskBar
 from medview.workspace import Case, Workspace
@@ -56,7 +59,10 @@ class CaseBrowser(QWidget):
         self.directory: Path | None = None
         self.current: Case | None = None
         self._cases: list[Case] = []
-        self._layers: list[Any] = []
+        self.before_switch: Callable[[str, Callable[[], Any]], Any] = lambda action, proceed: proceed()
+        """Called with what is about to happen and how to do it; the window asks about unsaved work."""
+        self.show_prepared: Callable[[PreparedScan], Any] = self._replace_layers
+        """Shows a case's layers instead of the open scan's; the window swaps them in atomically."""
         self._title = QLabel("No workspace open")
         self._table = QTableWidget(0, 3)
         self._table.setHorizontalHeaderLabels(["Case", "Status", "Versions"])
@@ -142,11 +148,15 @@ class CaseBrowser(QWidget):
         self.open_case(case)
 
     def open_case(self, case: Case) -> None:
-        """Load the case's scan and newest annotation in a worker, then show them."""
+        """Load the case's scan and newest annotation in a worker, then show them instead of the open
+        scan, once unsaved work is settled."""
+        self.before_switch(f"opening case {case.id}", lambda: self._load(case))
+
+    def _load(self, case: Case) -> None:
         directory = self.directory
         self.task_bar.start(
-            lambda progress, cancel: _load_case(directory, case, progress, cancel),
-            lambda loaded: self._show_case(case, *loaded),
+            lambda progress, cancel: _case_layers(directory, case, progress, cancel),
+            lambda prepared: self._show_case(case, prepared),
             on_error=lambda error: self._opening_failed(case, error),
             description=f"Opening {case.id}",
         )
@@ -185,19 +195,18 @@ class CaseBrowser(QWidget):
         self._title.setText(f"Case {self.current.id}: class {class_name!r} (done)")
         self.refresh()
 
-    def _show_case(self, case: Case, scan: Scan, label_map: LabelMap) -> None:
-        for layer in self._layers:
-            if layer in self.viewer.layers:
-                self.viewer.layers.remove(layer)
-        image = add_scan(self.viewer, scan)
-        data, kwargs, _ = label_map_layer_data(label_map, name=f"{case.id} annotation")
-        kwargs["metadata"][CASE_KEY] = {"workspace": str(self.directory), "case_id": case.id}
-        labels = self.viewer.add_labels(data, **kwargs)
-        self.viewer.layers.selection.active = labels
-        self._layers = [image, labels]
+    def _show_case(self, case: Case, prepared: PreparedScan) -> None:
+        self.show_prepared(prepared)
+        self.viewer.layers.selection.active = prepared.layers[-1]
         self.current = case
         self._title.setText(f"Case {case.id} ({_STATUS_TEXT[case.status]})")
         self.refresh()
+
+    def _replace_layers(self, prepared: PreparedScan) -> None:
+        """Without a window: the case's layers replace every layer."""
+        self.viewer.layers.clear()
+        for layer in prepared.layers:
+            self.viewer.layers.append(layer)
 
     def _choose_workspace(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open workspace")
@@ -210,6 +219,18 @@ class CaseBrowser(QWidget):
         folder = QFileDialog.getExistingDirectory(self, "Import a folder of scans")
         if folder:
             self.import_folder(folder)
+
+
+def _case_layers(
+    directory: Path, case: Case, progress: ProgressCallback, cancel: CancelToken
+) -> PreparedScan:
+    """The case's scan and annotation as layers; the annotation's layer saves into the workspace."""
+    scan, label_map = _load_case(directory, case, progress, cancel)
+    prepared = scan_layers(scan)
+    data, kwargs, _ = label_map_layer_data(label_map, name=f"{case.id} annotation")
+    kwargs["metadata"][CASE_KEY] = {"workspace": str(directory), "case_id": case.id}
+    prepared.layers.append(Layer.create(data, kwargs, "labels"))
+    return prepared
 
 
 def _load_case(

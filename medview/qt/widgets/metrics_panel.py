@@ -3,9 +3,11 @@
 Shows a per-label table, a per-slice Dice plot that moves the viewer to the slice clicked, the voxel
 confusion of label values (or, for boxes, the precision-recall and FROC curves), an optional error
 overlay (false positives and false negatives in two colours) and, with a second prediction chosen,
-both side by side with their differences. Editing the truth layer recomputes the table (only the
-labels the edit touched). "Classes…" scores class JSON files instead: scores with bootstrap 95%
-intervals, ROC and precision-recall curves and the confusion matrix. Below, the workspace's cases
+both side by side with their differences. Only layers on the open scan's grid are offered, a model's
+output as the prediction and an annotation as the truth by default (:mod:`.layer_choice`). Editing
+the truth layer recomputes the table (only the labels the edit touched). "Classes…" scores class
+JSON files instead: scores with bootstrap 95% intervals, ROC and precision-recall curves and the
+confusion matrix (tables and plots in :mod:`.metrics_views`). Below, the workspace's cases
 (:class:`~medview.qt.widgets.case_metrics.CaseMetricsTable`) and two versions of a model compared
 on the same cases (:class:`~medview.qt.widgets.version_comparison.VersionComparisonView`). All
 numbers come from :mod:`medview.metrics`; large volumes are scored in a worker through the TaskBar.
@@ -19,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from napari.components import ViewerModel
-from napari.layers import Labels, Layer, Shapes
+from napari.layers import Labels, Layer
 from napari.utils.colormaps import DirectLabelColormap
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
@@ -31,7 +33,6 @@ from qtpy.QtWidgets import (
     QLabel,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,12 +40,7 @@ from qtpy.QtWidgets import (
 
 from medview.core.progress import CancelToken, ProgressCallback
 from medview.metrics.class_json import ClassCases, read_class_cases
-from medview.metrics.classification import (
-    SCORE_KEYS,
-    evaluate_classification,
-    precision_recall_curve,
-    roc_curve,
-)
+from medview.metrics.classification import SCORE_KEYS, evaluate_classification
 from medview.metrics.cumulative import CaseRow
 from medview.metrics.report import rows_to_csv
 from medview.metrics.review import (
@@ -59,6 +55,23 @@ from medview.metrics.slices import error_map
 from medview.qt.bridge import boxes_from_layer, geometry_kwargs, label_map_from_layer
 from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.case_metrics import CaseMetricsTable
+from medview.qt.widgets.layer_choice import (
+    ERRORS_SUFFIX,
+    ONE_LAYER_HINT,
+    comparable_layers,
+    default_prediction,
+    default_truth,
+    mismatch,
+)
+from medview.qt.widgets.metrics_views import (
+    cell,
+    fill_table,
+    flat_metrics,
+    plot_confusion,
+    plot_detection_curves,
+    plot_roc_and_precision_recall,
+    plot_slice_dice,
+)
 from medview.qt.widgets.plot_canvas import PlotCanvas
 from medview.qt.widgets.task_bar import TaskBar
 from medview.qt.widgets.version_comparison import VersionComparisonView
@@ -107,6 +120,7 @@ class MetricsPanel(QWidget):
         self.versions = VersionComparisonView(self.task_bar)
         self.sections = QTabWidget()
         self._watched: Layer | None = None
+        self._picked: set[QComboBox] = set()  # choosers the user set: kept while their layer is offered
         self._last_scored: _Scored | None = None
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -155,25 +169,37 @@ class MetricsPanel(QWidget):
         self._score_workspace_button.clicked.connect(self.score_workspace)
         self._errors.toggled.connect(self._update_error_layer)
         self._truth.currentTextChanged.connect(self._watch_truth)
+        for box in (self._pred, self._truth, self._compare):
+            box.activated.connect(lambda index, box=box: self._picked.add(box))
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed):
             event.connect(self.refresh_layers)
         self.slice_plot.mpl_connect("button_press_event", self._slice_plot_clicked)
 
     def refresh_layers(self, event: Any = None) -> None:
-        """List the labels and shapes layers in the three choosers, keeping the current choices."""
-        names = [layer.name for layer in self.viewer.layers if isinstance(layer, Labels | Shapes)]
-        names = [name for name in names if not name.endswith(" errors")]
-        for box, extra in ((self._pred, []), (self._truth, []), (self._compare, [NONE])):
-            current = box.currentText()
+        """Offer the labels and boxes layers on the open scan's grid in the three choosers, keeping the
+        user's choices while their layers are offered and choosing the others by default: an
+        annotation as the truth, a model's output as the prediction, never one layer as both."""
+        layers = comparable_layers(self.viewer)
+        names = [layer.name for layer in layers]
+        pred, truth = self._picked_layer(self._pred, layers), self._picked_layer(self._truth, layers)
+        truth = truth or default_truth(layers, taken=pred)
+        pred = pred or default_prediction(layers, truth)
+        compare = self._compare.currentText()
+        for box, extra, chosen in (
+            (self._pred, [], pred.name if pred is not None else None),
+            (self._truth, [], truth.name if truth is not None else None),
+            (self._compare, [NONE], compare if compare in names else NONE),
+        ):
             box.blockSignals(True)
             box.clear()
             box.addItems(extra + names)
-            if current in extra + names:
-                box.setCurrentText(current)
+            box.setCurrentIndex((extra + names).index(chosen) if chosen is not None else -1)
             box.blockSignals(False)
-        if not self._truth.currentText() and len(names) > 1:
-            self._truth.setCurrentIndex(1)
         self._watch_truth(self._truth.currentText())
+        if pred is None and truth is not None:
+            self._status.setText(ONE_LAYER_HINT)
+        elif self._status.text() == ONE_LAYER_HINT:
+            self._status.clear()
         workspace = self._open_workspace()
         if workspace is not None and self.versions.workspace is None:
             self.versions.set_workspace(workspace)
@@ -183,6 +209,7 @@ class MetricsPanel(QWidget):
         self._pred.setCurrentText(pred)
         self._truth.setCurrentText(truth)
         self._compare.setCurrentText(compare or NONE)
+        self._picked |= {self._pred, self._truth, self._compare}
 
     # ---------------------------------------------------------------------------------------- scoring
     def evaluate(self) -> None:
@@ -191,14 +218,15 @@ class MetricsPanel(QWidget):
             self._layer(box.currentText()) for box in (self._pred, self._truth, self._compare)
         )
         if pred is None or truth is None:
-            self._status.setText("Choose a prediction and a ground-truth layer.")
+            alone = truth is not None  # refresh_layers leaves it empty only when no layer could be it
+            self._status.setText(ONE_LAYER_HINT if alone else "Choose a prediction and a ground-truth layer.")
             return
         if type(pred) is not type(truth) or (compare is not None and type(compare) is not type(truth)):
             self._status.setText("Compare labels with labels, or boxes with boxes.")
             return
-        shapes = {np.shape(layer.data) for layer in (pred, truth, compare) if isinstance(layer, Labels)}
-        if len(shapes) > 1:
-            self._status.setText("The label maps differ in shape: they must lie on the same voxel grid.")
+        refusals = [mismatch(layer, truth) for layer in (pred, compare) if layer is not None]
+        if any(refusals):
+            self._status.setText(next(refusal for refusal in refusals if refusal))
             return
         work = self._work(pred, truth, compare)
         if isinstance(truth, Labels) and np.asarray(truth.data).size > WORKER_VOXELS:
@@ -262,12 +290,13 @@ class MetricsPanel(QWidget):
         self._status.setText(f"{self._pred.currentText()} against {self._truth.currentText()}")
         if isinstance(self.review, SegmentationReview):
             self._fill_segmentation_table()
-            self._plot_slices()
+            plot_slice_dice(self.slice_plot, self.review.slice_dice, self._label_names())
             names = self._label_names() | {0: "background"}
-            self._plot_confusion(self.review.confusion, [names.get(v, str(v)) for v in self.review.values])
+            labels = [names.get(v, str(v)) for v in self.review.values]
+            plot_confusion(self.summary_plot, self.review.confusion, labels)
         else:
             self._fill_detection_table()
-            self._plot_curves()
+            plot_detection_curves(self.slice_plot, self.summary_plot, self.review)
         self._fill_comparison_table()
         self._update_error_layer()
 
@@ -298,7 +327,7 @@ class MetricsPanel(QWidget):
             rows = [CaseRow("classes", 0, "all", values)]
         elif not isinstance(self.review, SegmentationReview):
             metrics = self.review.metrics if self.review is not None else {}
-            rows = [CaseRow(self._pred.currentText(), 0, "all", _flat(metrics))]
+            rows = [CaseRow(self._pred.currentText(), 0, "all", flat_metrics(metrics))]
         else:
             names = self._label_names()
             rows = [
@@ -324,14 +353,14 @@ class MetricsPanel(QWidget):
         self._export_button.setEnabled(True)
         self._status.setText(f"{len(cases.ids)} cases, {metrics['classes']} classes")
         rows = [
-            [key, _cell(metrics[key].value), f"{_cell(metrics[key].low)} – {_cell(metrics[key].high)}"]
+            [key, cell(metrics[key].value), f"{cell(metrics[key].low)} – {cell(metrics[key].high)}"]
             for key in SCORE_KEYS
         ]
-        self._fill(self.table, ["metric", "value", "95% CI"], rows)
+        fill_table(self.table, ["metric", "value", "95% CI"], rows)
         self.comparison_table.setVisible(False)
-        self._plot_roc_and_precision_recall(cases)
+        plot_roc_and_precision_recall(self.slice_plot, cases)
         names = [cases.labels[k] if k < len(cases.labels) else str(k) for k in range(metrics["classes"])]
-        self._plot_confusion(np.array(metrics["confusion"]), names)
+        plot_confusion(self.summary_plot, np.array(metrics["confusion"]), names)
 
     def _ask_classes(self) -> None:
         truth, _ = QFileDialog.getOpenFileName(self, "True classes", "", "Class JSON (*.json)")
@@ -360,13 +389,13 @@ class MetricsPanel(QWidget):
     # ---------------------------------------------------------------------------------------- drawing
     def _fill_segmentation_table(self) -> None:
         names = self._label_names()
-        rows = [[names.get(label, f"label {label}"), *(_cell(values[k]) for k in METRIC_KEYS)]
+        rows = [[names.get(label, f"label {label}"), *(cell(values[k]) for k in METRIC_KEYS)]
                 for label, values in self.review.metrics.items()]  # fmt: skip
-        self._fill(self.table, ["label", *METRIC_KEYS], rows)
+        fill_table(self.table, ["label", *METRIC_KEYS], rows)
 
     def _fill_detection_table(self) -> None:
-        flat = _flat(self.review.metrics)
-        self._fill(self.table, ["metric", "value"], [[key, _cell(value)] for key, value in flat.items()])
+        flat = flat_metrics(self.review.metrics)
+        fill_table(self.table, ["metric", "value"], [[key, cell(value)] for key, value in flat.items()])
 
     def _fill_comparison_table(self) -> None:
         self.comparison_table.setVisible(self.comparison is not None)
@@ -376,14 +405,14 @@ class MetricsPanel(QWidget):
         rows = []
         for key in first.keys() & second.keys():
             a, b = first[key], second[key]
-            rows.append([key, _cell(a), _cell(b), _cell(b - a)])
+            rows.append([key, cell(a), cell(b), cell(b - a)])
         rows.sort()
         header = ["metric", self._pred.currentText(), self._compare.currentText(), "difference"]
-        self._fill(self.comparison_table, header, rows)
+        fill_table(self.comparison_table, header, rows)
 
     def _comparable(self, review: SegmentationReview | DetectionReview) -> dict[str, float]:
         if isinstance(review, DetectionReview):
-            return _flat(review.metrics)
+            return flat_metrics(review.metrics)
         names = self._label_names()
         return {
             f"{names.get(label, f'label {label}')} {key}": value
@@ -391,74 +420,9 @@ class MetricsPanel(QWidget):
             for key, value in values.items()
         }
 
-    def _plot_slices(self) -> None:
-        axes = self.slice_plot.axes
-        axes.clear()
-        names = self._label_names()
-        for label, dice in self.review.slice_dice.items():
-            axes.plot(
-                np.arange(dice.size), dice, marker=".", markersize=3, label=names.get(label, f"label {label}")
-            )
-        axes.set_xlabel("slice (click to go there)")
-        axes.set_ylabel("Dice")
-        axes.set_ylim(-0.05, 1.05)
-        if self.review.slice_dice:
-            axes.legend(fontsize="small", loc="lower right")
-        self.slice_plot.draw_idle()
-
-    def _plot_confusion(self, matrix: np.ndarray, names: list[str]) -> None:
-        """Counts coloured on a log scale, true class down, predicted across."""
-        axes = self.summary_plot.axes
-        axes.clear()
-        axes.imshow(np.log1p(matrix), cmap="Blues")
-        axes.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize="small")
-        axes.set_yticks(range(len(names)), names, fontsize="small")
-        axes.set_xlabel("predicted")
-        axes.set_ylabel("true")
-        for (row, column), count in np.ndenumerate(matrix):
-            axes.text(column, row, f"{count:,}", ha="center", va="center", fontsize="x-small")
-        self.summary_plot.draw_idle()
-
-    def _plot_roc_and_precision_recall(self, cases: ClassCases) -> None:
-        """One-versus-rest ROC (solid) and precision-recall (dashed) curves of each class (class 1 of two)."""
-        axes = self.slice_plot.axes
-        axes.clear()
-        shown = [1] if cases.probabilities.shape[1] == 2 else range(cases.probabilities.shape[1])
-        for k in shown:
-            name = cases.labels[k] if k < len(cases.labels) else f"class {k}"
-            curve = roc_curve(cases.truth == k, cases.probabilities[:, k])
-            recall, precision = precision_recall_curve(cases.truth == k, cases.probabilities[:, k])
-            line = axes.plot(curve.fpr, curve.tpr, label=f"{name} ROC")[0]
-            axes.plot(recall, precision, linestyle="--", color=line.get_color(), label=f"{name} PR")
-        axes.set_xlabel("false-positive rate (ROC) / recall (PR)")
-        axes.set_ylabel("TPR / precision")
-        axes.set_xlim(0, 1.02)
-        axes.set_ylim(0, 1.05)
-        axes.legend(fontsize="x-small", loc="lower right")
-        self.slice_plot.draw_idle()
-
-    def _plot_curves(self) -> None:
-        """Boxes: precision-recall in the lower plot, FROC in the upper one (no slices to show)."""
-        axes = self.summary_plot.axes
-        axes.clear()
-        axes.step(self.review.recall, self.review.precision, where="post")
-        axes.set_xlabel("recall")
-        axes.set_ylabel("precision")
-        axes.set_xlim(0, 1.02)
-        axes.set_ylim(0, 1.05)
-        axes.set_title(f"AP50 {_cell(self.review.metrics['map50'])}", fontsize="small")
-        self.summary_plot.draw_idle()
-        axes = self.slice_plot.axes
-        axes.clear()
-        axes.plot(self.review.froc_fps, self.review.froc_sensitivity, marker=".")
-        axes.set_xlabel("false positives per image")
-        axes.set_ylabel("sensitivity (FROC)")
-        axes.set_ylim(0, 1.05)
-        self.slice_plot.draw_idle()
-
     def _update_error_layer(self, checked: bool | None = None) -> None:
         pred, truth = self._layer(self._pred.currentText()), self._layer(self._truth.currentText())
-        name = f"{self._pred.currentText()} errors"
+        name = f"{self._pred.currentText()}{ERRORS_SUFFIX}"
         existing = self._layer(name)
         if not self._errors.isChecked() or not isinstance(pred, Labels) or not isinstance(truth, Labels):
             if existing is not None:
@@ -475,17 +439,16 @@ class MetricsPanel(QWidget):
     # ---------------------------------------------------------------------------------------- helpers
     def _open_workspace(self) -> str | None:
         """The workspace folder of the open case, if a layer came from one."""
-        return next(
-            (
-                layer.metadata[CASE_KEY]["workspace"]
-                for layer in self.viewer.layers
-                if CASE_KEY in layer.metadata
-            ),
-            None,
-        )
+        cases = (layer.metadata[CASE_KEY] for layer in self.viewer.layers if CASE_KEY in layer.metadata)
+        return next((case["workspace"] for case in cases), None)
 
     def _layer(self, name: str) -> Layer | None:
         return self.viewer.layers[name] if name and name != NONE and name in self.viewer.layers else None
+
+    def _picked_layer(self, box: QComboBox, offered: list[Layer]) -> Layer | None:
+        """The layer the user chose in ``box``, while it is still offered."""
+        layer = self._layer(box.currentText()) if box in self._picked else None
+        return layer if layer in offered else None
 
     def _label_names(self) -> dict[int, str]:
         names: dict[int, str] = {}
@@ -520,17 +483,6 @@ class MetricsPanel(QWidget):
             self.export_csv(path)
             self._status.setText(f"Wrote {path}")
 
-    @staticmethod
-    def _fill(table: QTableWidget, header: list[str], rows: list[list[str]]) -> None:
-        table.clear()
-        table.setColumnCount(len(header))
-        table.setRowCount(len(rows))
-        table.setHorizontalHeaderLabels(header)
-        for r, row in enumerate(rows):
-            for c, text in enumerate(row):
-                table.setItem(r, c, QTableWidgetItem(text))
-        table.resizeColumnsToContents()
-
 
 @dataclass(frozen=True)
 class _Scored:
@@ -547,22 +499,3 @@ def _edit_events(layer: Layer) -> list:
     if hasattr(layer.events, "paint"):
         events.append(layer.events.paint)
     return events
-
-
-def _flat(metrics: dict) -> dict[str, float]:
-    """Nested detection metrics as ``{"ap 1": ..., "froc 1/8": ...}``."""
-    flat: dict[str, float] = {}
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            flat |= {f"{key} {inner}": float(v) for inner, v in value.items()}
-        else:
-            flat[key] = float(value)
-    return flat
-
-
-def _cell(value: float) -> str:
-    if np.isnan(value):
-        return "–"
-    if np.isinf(value):
-        return "∞"
-    return f"{value:.4g}"
