@@ -15,7 +15,7 @@ import SimpleITK as sitk
 from medview.annotations.fit import Misfit, describe_misfit
 from medview.core.errors import InputError
 from medview.core.scan import LabelMap, Scan
-from medview.io.open import open_label_map
+from medview.io.open import open_label_map, scan_format
 from medview.io.sitk_convert import array_to_sitk
 from medview.io.writers import write_label_map
 
@@ -56,6 +56,8 @@ def load_nifti(path: str | Path, scan: Scan | None = None, resample: bool = Fals
             False, or the two do not overlap at all.
         ScanError: the file cannot be read or does not hold integers.
     """
+    if scan is not None and scan_format(Path(path)) == "image":
+        return open_label_map(path, like=scan)  # a PNG/TIFF mask stores no geometry: it takes the scan's
     label_map = open_label_map(path)
     return label_map if scan is None else fit_onto(label_map, scan, path, resample)
 

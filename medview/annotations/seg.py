@@ -186,12 +186,17 @@ def _description(number: int, label: LabelClass, provenance: Provenance) -> hd.s
     return hd.seg.SegmentDescription(
         segment_number=number,
         segment_label=label.name,
-        segmented_property_category=codes.SCT.Tissue,
-        segmented_property_type=codes.SCT.Tissue,
+        segmented_property_category=_concept(label.category, codes.SCT.Tissue),
+        segmented_property_type=_concept(label.property_type, codes.SCT.Tissue),
         algorithm_type=algorithm_type,
         algorithm_identification=algorithm,
         display_color=hd.color.CIELabColor.from_rgb(*label.colour),
     )
+
+
+def _concept(code: tuple[str, str, str] | None, default: hd.sr.CodedConcept) -> hd.sr.CodedConcept:
+    """The class's own code (kept from the SEG it was read from), else the generic ``default``."""
+    return default if code is None else hd.sr.CodedConcept(*code)
 
 
 def _person_name(user: str) -> str:

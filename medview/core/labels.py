@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 Colour = tuple[int, int, int]
+Code = tuple[str, str, str]
+"""A coded concept as DICOM writes it: (code value, coding scheme designator, code meaning)."""
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,10 @@ class LabelClass:
     value: int
     name: str
     colour: Colour
+    category: Code | None = None
+    """DICOM SEG's segmented property category (e.g. SCT 123037004 "Anatomical Structure"), if known."""
+    property_type: Code | None = None
+    """DICOM SEG's segmented property type (e.g. SCT 10200004 "Liver"), if known."""
 
     def __post_init__(self) -> None:
         if self.value <= 0:
@@ -74,14 +80,20 @@ class LabelTable:
         return {label.value: label.colour for label in self}
 
     def to_dict(self) -> dict:
-        return {"classes": [{"value": c.value, "name": c.name, "colour": list(c.colour)} for c in self]}
+        return {"classes": [_class_dict(c) for c in self]}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> LabelTable:
         try:
             return cls(
                 [
-                    LabelClass(int(c["value"]), str(c["name"]), tuple(int(v) for v in c["colour"]))
+                    LabelClass(
+                        int(c["value"]),
+                        str(c["name"]),
+                        tuple(int(v) for v in c["colour"]),
+                        _code(c.get("category")),
+                        _code(c.get("type")),
+                    )
                     for c in data["classes"]
                 ]
             )
@@ -122,6 +134,22 @@ def default_table(values: Iterable[int]) -> LabelTable:
     return LabelTable(
         [LabelClass(value, f"label {value}", default_colour(value)) for value in sorted(set(values)) if value]
     )
+
+
+def _class_dict(label: LabelClass) -> dict:
+    item = {"value": label.value, "name": label.name, "colour": list(label.colour)}
+    if label.category is not None:
+        item["category"] = list(label.category)
+    if label.property_type is not None:
+        item["type"] = list(label.property_type)
+    return item
+
+
+def _code(item: Sequence | None) -> Code | None:
+    if item is None:
+        return None
+    value, scheme, meaning = (str(part) for part in item)
+    return (value, scheme, meaning)
 
 
 def _table(*classes: tuple[int, str, Colour]) -> LabelTable:

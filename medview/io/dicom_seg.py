@@ -201,8 +201,19 @@ def segment_table(seg: Dataset) -> LabelTable:
         if name in names:
             name = f"{name} ({number})"
         names.add(name)
-        classes.append(LabelClass(number, name, _colour(item, number)))
+        category = _coded(item, "SegmentedPropertyCategoryCodeSequence")
+        kind = _coded(item, "SegmentedPropertyTypeCodeSequence")
+        classes.append(LabelClass(number, name, _colour(item, number), category, kind))
     return LabelTable(classes)
+
+
+def _coded(item: Dataset, keyword: str) -> tuple[str, str, str] | None:
+    """The first code of ``keyword``'s sequence as (value, scheme, meaning), kept for export."""
+    try:
+        code = item.get(keyword)[0]
+        return (str(code.CodeValue), str(code.CodingSchemeDesignator), str(code.CodeMeaning))
+    except (TypeError, IndexError, AttributeError):
+        return None
 
 
 def seg_layer_name(seg: Dataset, path: str | Path) -> str:

@@ -144,9 +144,15 @@ class _Layout(NamedTuple):
     shape: tuple[int, ...] | None
 
     def __str__(self) -> str:
-        """``3D (189 x 233 x 197)``, ``a 3D time series (5 x 40 x 64 x 64)``."""
-        what = f"a {self.ndim}D time series" if self.time_axis else f"{self.ndim}D"
-        return what if self.shape is None else f"{what} ({' x '.join(map(str, self.shape))})"
+        """``3D (197 x 233 x 189, x y z)``, ``a 3D time series of 5 (64 x 64 x 40, x y z)``: sizes as
+        viewers list them, x first; the array's shape is (time,) z, y, x."""
+        if self.shape is None:
+            return f"a {self.ndim}D time series" if self.time_axis else f"{self.ndim}D"
+        frames, spatial = (self.shape[0], self.shape[1:]) if self.time_axis else (None, self.shape)
+        sizes = f"{' x '.join(map(str, reversed(spatial)))}, {' '.join('xyz'[: len(spatial)])}"
+        if frames is not None:
+            return f"a {self.ndim}D time series of {frames} ({sizes})"
+        return f"{self.ndim}D ({sizes})"
 
 
 def check_suffix(path: str | Path, *kinds: Kind) -> Format:

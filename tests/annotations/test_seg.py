@@ -93,3 +93,45 @@ def test_evaluate_scores_a_nifti_prediction_against_a_dicom_seg_truth(tmp_path, 
     assert metrics["2"]["dice"] == pytest.approx(2 * 1 / (1 + 9))
     assert main(args) == 2
     assert "needs --scan" in capsys.readouterr().err
+
+
+def test_segment_codes_read_from_a_seg_are_kept_on_export_and_in_the_label_table(tmp_path, dicom_scan):
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+
+    datasets = source_datasets(dicom_scan)
+    mask = np.zeros(dicom_scan.spatial_shape, dtype=bool)
+    mask[2, 3:8, 4:10] = True
+    original = hd.seg.Segmentation(
+        source_images=datasets,
+        pixel_array=mask.astype(np.uint8),
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=[
+            hd.seg.SegmentDescription(
+                segment_number=1,
+                segment_label="liver",
+                segmented_property_category=codes.SCT.Organ,
+                segmented_property_type=codes.SCT.Liver,
+                algorithm_type="MANUAL",
+            )
+        ],
+        series_instance_uid=hd.UID(),
+        series_number=9,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="another viewer",
+        manufacturer_model_name="x",
+        software_versions="1",
+        device_serial_number="1",
+    )
+    original.save_as(tmp_path / "theirs.dcm")
+
+    read = read_dicom_seg(tmp_path / "theirs.dcm", dicom_scan)
+    liver = read.labels[1]
+    assert liver.property_type == ("10200004", "SCT", "Liver") and liver.category[2] == "Organ"
+    assert LabelTable.from_dict(json.loads(json.dumps(read.labels.to_dict()))) == read.labels  # sidecar
+
+    write_dicom_seg(read, datasets, tmp_path / "ours.dcm")
+    (item,) = hd.seg.segread(tmp_path / "ours.dcm").SegmentSequence
+    assert item.SegmentedPropertyTypeCodeSequence[0].CodeValue == "10200004"
+    assert item.SegmentedPropertyCategoryCodeSequence[0].CodeMeaning == "Organ"

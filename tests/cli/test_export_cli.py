@@ -129,6 +129,25 @@ def _refused(args: list[str], capsys) -> str:
     return line
 
 
+def test_png_mask_of_a_slide_to_geojson_takes_the_slide_calibration(tmp_path, capsys):
+    from PIL import Image
+
+    tile = Scan(np.full((64, 80, 3), 200, np.uint8), Geometry.from_spacing((0.5, 0.5)), rgb=True, units="um")
+    slide = write_scan(tile, tmp_path / "tile.tif")
+    mask = np.zeros((64, 80), np.uint8)
+    mask[10:20, 30:50] = 1
+    Image.fromarray(mask).save(tmp_path / "mask.png")  # a picture: no geometry of its own
+
+    code = main(
+        ["export", str(tmp_path / "mask.png"), "--scan", str(slide), "-o", str(tmp_path / "m.geojson")]
+    )
+
+    assert code == 0 and capsys.readouterr().err == ""
+    (feature,) = json.loads((tmp_path / "m.geojson").read_text())["features"]
+    ring = np.asarray(feature["geometry"]["coordinates"][0])
+    assert (ring[:, 0].min(), ring[:, 0].max(), ring[:, 1].min(), ring[:, 1].max()) == (30, 50, 10, 20)
+
+
 def test_refusals_exit_2_with_one_line_and_write_nothing(nifti_case, tmp_path, capsys):
     scan_path, labels_path, _ = nifti_case
     before = _files(tmp_path)

@@ -44,7 +44,7 @@ def test_a_3d_segmentation_to_png_is_refused_before_the_model_runs(
     assert main(["predict", str(small_ct_file), "--model", "ct-unet3d", "-o", str(output)]) == 2
     assert error_line(capsys) == (
         f"medview: error: {output}: PNG holds one 2D image (greyscale or RGB); this label map is 3D "
-        "(12 x 24 x 24); write .nii.gz, .nrrd or .mha instead"
+        "(24 x 24 x 12, x y z); write .nii.gz, .nrrd or .mha instead"
     )
     assert list(tmp_path.iterdir()) == []
 

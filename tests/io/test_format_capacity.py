@@ -40,13 +40,13 @@ REFUSED: dict[str, tuple[Callable[[Path], object], str, str]] = {
     "3D label map to PNG": (
         lambda path: write_label_map(CT_LABELS, path),
         "out.png",
-        "PNG holds one 2D image (greyscale or RGB); this label map is 3D (189 x 233 x 197); "
+        "PNG holds one 2D image (greyscale or RGB); this label map is 3D (197 x 233 x 189, x y z); "
         "write .nii.gz, .nrrd or .mha instead",
     ),
     "3D label map to TIFF": (
         lambda path: write_label_map(CT_LABELS, path),
         "out.tif",
-        "TIFF holds one 2D image (greyscale or RGB); this label map is 3D (189 x 233 x 197); "
+        "TIFF holds one 2D image (greyscale or RGB); this label map is 3D (197 x 233 x 189, x y z); "
         "write .nii.gz, .nrrd or .mha instead",
     ),
     "time series to PNG": (
@@ -54,7 +54,7 @@ REFUSED: dict[str, tuple[Callable[[Path], object], str, str]] = {
             Scan(np.zeros((2, 3, 4, 5), np.int16), Geometry.identity(3), has_time_axis=True), path
         ),
         "cine.png",
-        "PNG holds one 2D image (greyscale or RGB); this scan is a 3D time series (2 x 3 x 4 x 5); "
+        "PNG holds one 2D image (greyscale or RGB); this scan is a 3D time series of 2 (5 x 4 x 3, x y z); "
         "write .nii.gz, .nrrd or .mha instead",
     ),
     "negative label to PNG": (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from qtpy.QtCore import Qt, Signal
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
@@ -81,7 +83,7 @@ class LabelTableBox(QGroupBox):
         self._table.blockSignals(False)
 
     def set_colour(self, value: int, colour: tuple[int, int, int]) -> None:
-        self._change([LabelClass(c.value, c.name, colour) if c.value == value else c for c in self.labels])
+        self._change([replace(c, colour=colour) if c.value == value else c for c in self.labels])
 
     def _change(self, classes: list[LabelClass]) -> None:
         if not self.enabled:
@@ -114,7 +116,7 @@ class LabelTableBox(QGroupBox):
             return
         value = int(self._table.item(item.row(), 0).text())
         name = item.text().strip()
-        self._change([LabelClass(c.value, name, c.colour) if c.value == value else c for c in self.labels])
+        self._change([replace(c, name=name) if c.value == value else c for c in self.labels])
 
     def _pick_colour(self, row: int, column: int) -> None:
         if not self.enabled or column != 2:
