@@ -7,14 +7,14 @@ SimpleITK, the DICOM SEG by highdicom, COCO and GeoJSON as plain JSON.
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
-import highdicom as hd
 import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
 from dicom_files import ORIGIN_XYZ, SPACING, write_ct_series
-from pydicom.sr.codedict import codes
 
 from medview.annotations.nifti import RESAMPLE_HINT, AnnotationMismatchError
 from medview.annotations.open_over import is_annotation_file, open_annotation
@@ -23,6 +23,9 @@ from medview.core.errors import InputError
 from medview.core.geometry import Geometry
 from medview.core.scan import Scan
 from medview.io import ScanError, open_label_map, open_scan
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "io"))
+from dicom_meaning_files import write_seg  # noqa: E402
 
 SHAPE = (4, 6, 8)  # z, y, x
 XYZ_SPACING = (0.7, 0.8, 2.5)
@@ -155,33 +158,11 @@ def ct(tmp_path):
 
 
 def _write_seg(folder, mask: np.ndarray, path) -> None:
-    """A binary SEG of every slice, written by highdicom; ``mask`` in ascending slice position."""
+    """A binary SEG "nodules" of every slice, written by highdicom; ``mask`` in ascending slice position."""
     sources = sorted(
         (pydicom.dcmread(file) for file in folder.iterdir()), key=lambda ds: float(ds.ImagePositionPatient[2])
     )
-    description = hd.seg.SegmentDescription(
-        segment_number=1,
-        segment_label="nodule",
-        segmented_property_category=codes.SCT.Tissue,
-        segmented_property_type=codes.SCT.Tissue,
-        algorithm_type="MANUAL",
-    )
-    seg = hd.seg.Segmentation(
-        source_images=sources,
-        pixel_array=mask,
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=[description],
-        series_instance_uid=hd.UID(),
-        series_number=99,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="test",
-        manufacturer_model_name="test",
-        software_versions="1",
-        device_serial_number="1",
-        series_description="nodules",
-    )
-    seg.save_as(path)
+    write_seg(path, sources, mask[..., np.newaxis], ["nodule"], series_description="nodules")
 
 
 def test_a_dicom_seg_of_the_series_shown_lies_on_its_slices(tmp_path, ct):

@@ -1,4 +1,6 @@
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,9 @@ from medview.core.labels import LabelClass, LabelTable
 from medview.core.provenance import Provenance
 from medview.core.scan import LabelMap, Scan
 from medview.io.open import open_scan
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "io"))
+from dicom_meaning_files import write_seg  # noqa: E402
 
 
 @pytest.fixture
@@ -102,29 +107,14 @@ def test_segment_codes_read_from_a_seg_are_kept_on_export_and_in_the_label_table
     datasets = source_datasets(dicom_scan)
     mask = np.zeros(dicom_scan.spatial_shape, dtype=bool)
     mask[2, 3:8, 4:10] = True
-    original = hd.seg.Segmentation(
-        source_images=datasets,
-        pixel_array=mask.astype(np.uint8),
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=[
-            hd.seg.SegmentDescription(
-                segment_number=1,
-                segment_label="liver",
-                segmented_property_category=codes.SCT.Organ,
-                segmented_property_type=codes.SCT.Liver,
-                algorithm_type="MANUAL",
-            )
-        ],
-        series_instance_uid=hd.UID(),
-        series_number=9,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="another viewer",
-        manufacturer_model_name="x",
-        software_versions="1",
-        device_serial_number="1",
+    write_seg(
+        tmp_path / "theirs.dcm",
+        datasets,
+        mask[..., np.newaxis],
+        ["liver"],
+        category=codes.SCT.Organ,
+        property_types=[codes.SCT.Liver],
     )
-    original.save_as(tmp_path / "theirs.dcm")
 
     read = read_dicom_seg(tmp_path / "theirs.dcm", dicom_scan)
     liver = read.labels[1]

@@ -57,15 +57,20 @@ def write_seg(
     masks: np.ndarray,
     names: Sequence[str],
     kind: str = "BINARY",
+    series_description: str = "organs",
+    category=codes.SCT.Tissue,
+    property_types: Sequence | None = None,
 ) -> Path:
     """A SEG of ``sources`` with highdicom: ``masks`` is ``(frames, rows, columns, segments)``,
-    0/1 (or fractions in [0, 1] for ``FRACTIONAL``); ``LABELMAP`` takes one label value per pixel."""
+    0/1 (or fractions in [0, 1] for ``FRACTIONAL``); ``LABELMAP`` takes one label value per pixel.
+    Segments are coded ``category`` / ``property_types`` (default: Tissue)."""
+    types = property_types or [codes.SCT.Tissue] * len(names)
     descriptions = [
         hd.seg.SegmentDescription(
             segment_number=number,
             segment_label=name,
-            segmented_property_category=codes.SCT.Tissue,
-            segmented_property_type=codes.SCT.Tissue,
+            segmented_property_category=category,
+            segmented_property_type=types[number - 1],
             algorithm_type="MANUAL",
             display_color=hd.color.CIELabColor.from_rgb(*SEG_COLOURS[number - 1]),
         )
@@ -91,7 +96,7 @@ def write_seg(
         manufacturer_model_name="test",
         software_versions="1",
         device_serial_number="1",
-        series_description="organs",
+        series_description=series_description,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     seg.save_as(path)
