@@ -50,6 +50,22 @@ def test_train_prints_the_new_version_and_its_metrics(workspace: Path, capsys: p
     assert (workspace / "models" / TINY_MODEL / "0.1.0+ft1" / "weights.safetensors").is_file()
 
 
+def test_train_tells_each_epoch_on_stderr_and_keeps_stdout_for_the_result(
+    workspace: Path, capsys: pytest.CaptureFixture
+):
+    status = main(["train", "--workspace", str(workspace), "--model", TINY_MODEL, "--epochs", "2", "--json"])
+
+    assert status == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)  # stdout is the result document alone
+    lines = captured.err.splitlines()
+    assert lines[0].startswith("run folder ") and lines[1].startswith("before training: validation Dice ")
+    epochs = [line for line in lines if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in epochs] == ["epoch 1", "epoch 2"]
+    assert re.fullmatch(r"epoch 2: loss \d+\.\d{3}, validation Dice \d\.\d{3}, \d+ s elapsed.*", epochs[1])
+    assert float(lines[1].rsplit(" ", 1)[1]) == pytest.approx(result["metrics_before"]["dice"], abs=5e-4)
+
+
 def test_train_refuses_an_unknown_model(workspace: Path, capsys: pytest.CaptureFixture):
     assert main(["train", "--workspace", str(workspace), "--model", "no-such-model"]) == 2
     assert "no model called 'no-such-model'" in capsys.readouterr().err
