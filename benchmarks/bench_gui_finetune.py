@@ -3,9 +3,13 @@
 Drives the real main window as a user would: *File > New demo workspace* (15 "new site" CTs), the
 Train panel on ``ct-unet3d`` with its defaults and a budget in minutes, Start; when the run
 publishes its version, the Metrics panel compares it with the bundled one on the run's validation
-cases. A 10 ms QTimer records the gaps between its ticks meanwhile. Prints one JSON line: validation
-Dice before and after (the panel's, and the comparison's through the plugin with its 95% interval),
-and the longest event-loop stall during training and during the comparison (target < 100 ms).
+cases. A 10 ms QTimer records the gaps between its ticks meanwhile. Prints three JSON lines
+(``benchmarks/measurement.py``): the longest event-loop stall during training and during the
+comparison, which have no reference (the GUI's own responsiveness) and a target of < 100 ms (ratio =
+100 ms / longest stall, above 1 is within it), and the comparison's validation Dice of the new
+version against the bundled one on the same cases (ratio = new / bundled, above 1 is better; the
+panel's before and best Dice and the 95% interval of the difference ride along). Training runs in
+its own process on torch's default threads, the comparison on the GUI process's worker thread.
 
 Run: ``xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/bench_gui_finetune.py
 [--minutes 3]``.
@@ -14,12 +18,13 @@ Run: ``xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/bench
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
+from measurement import available_cores, emit
 from napari.qt import get_qapp
 from qtpy.QtCore import QTimer
 
@@ -57,35 +62,47 @@ def main() -> None:
         timer.stop()
         result = metrics.versions.result
     gaps = {phase: _gaps_ms(ticks, phase) for phase in ("training", "comparing")}
-    overall = result.overall
-    last = train.history[-1]
-    print(
-        json.dumps(
-            {
-                "benchmark": "gui_finetune_loop",
-                "model": MODEL,
-                "budget_minutes": args.minutes,
-                "epochs": last["epoch"],
-                "wall_s": round(elapsed, 1),
-                "panel_dice_before": round(train.baseline, 4),
-                "panel_dice_best": round(max(event["val_score"] for event in train.history), 4),
-                "validation_cases": overall.scored,
-                "compare_dice_old": round(overall.old.value, 4),
-                "compare_dice_new": round(overall.new.value, 4),
-                "compare_difference": round(overall.difference.value, 4),
-                "compare_difference_95ci": [
-                    round(overall.difference.low, 4),
-                    round(overall.difference.high, 4),
-                ],
-                "better_on": f"{overall.wins} of {overall.scored} cases",
-                "longest_stall_training_ms": round(max(gaps["training"]), 1),
-                "p99_gap_training_ms": round(float(np.percentile(gaps["training"], 99)), 1),
-                "longest_stall_comparing_ms": round(max(gaps["comparing"]), 1),
-                "longest_stalls": _longest(ticks, started),
-                "reference": f"stall target < {TARGET_MS:g} ms",
-                "ratio": round(TARGET_MS / max(gaps["training"]), 3),
-            }
+    threads = {"medview": torch.get_num_threads(), "reference": None, "gui": 1}
+    common = {"cores": len(available_cores()), "model": MODEL, "budget_minutes": args.minutes}
+    no_reference = "the GUI's own responsiveness; the target is a longest stall under 100 ms"
+    for phase in ("training", "comparing"):
+        longest = max(gaps[phase])
+        emit(
+            "gui_finetune_loop",
+            f"longest Qt event-loop stall while {phase}",
+            unit="ms",
+            medview=round(longest, 1),
+            reference=None,
+            why_no_reference=no_reference,
+            threads=threads,
+            ratio=TARGET_MS / longest if longest > 0 else None,  # None: no tick fell in the phase
+            ratio_definition=f"target {TARGET_MS:g} ms / medview_ms",
+            target=f"longest stall < {TARGET_MS:g} ms",
+            meets_target=longest < TARGET_MS,
+            p99_gap_ms=round(float(np.percentile(gaps[phase], 99)), 1),
+            longest_stalls=_longest(ticks, started),
+            **common,
         )
+    overall = result.overall
+    emit(
+        "gui_finetune_loop",
+        "mean validation Dice of the fine-tuned version (the comparison, through the plugin)",
+        unit="dice",
+        medview=round(overall.new.value, 4),
+        reference="the bundled version on the same validation cases, through the plugin",
+        reference_value=round(overall.old.value, 4),
+        threads=dict(threads, reference=torch.get_num_threads()),
+        ratio=overall.new.value / max(overall.old.value, 1e-9),
+        ratio_definition="medview (fine-tuned) dice / reference (bundled) dice",
+        difference=round(overall.difference.value, 4),
+        difference_95ci=[round(overall.difference.low, 4), round(overall.difference.high, 4)],
+        better_on=f"{overall.wins} of {overall.scored} cases",
+        validation_cases=overall.scored,
+        panel_dice_before=round(train.baseline, 4),
+        panel_dice_best=round(max(event["val_score"] for event in train.history), 4),
+        epochs=train.history[-1]["epoch"],
+        wall_s=round(elapsed, 1),
+        **common,
     )
     window.close()
 

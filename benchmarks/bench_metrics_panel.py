@@ -4,8 +4,10 @@ Builds prediction and truth layers in a napari ViewerModel, lets the panel score
 paints one stroke into the truth and times until the table shows the new Dice: ``refresh_s`` from
 the paint to the updated table (including the panel's 0.3 s debounce, which waits for the stroke to
 end), ``compute_s`` (the worker's scoring alone, which after an edit recomputes only the labels the
-edit touched) and ``first_score_s`` (the first, full scoring). Reference: the issue asks for the figure; the
-target here is a refresh under 2 s (ratio = refresh_s / 2 s, below 1.0 is on target).
+edit touched) and ``first_score_s`` (the first, full scoring). There is no reference (no other viewer
+has this panel); the issue's target is a refresh under 2 s. Prints one JSON line
+(``benchmarks/measurement.py``): ratio = 2 s / refresh_s (above 1 is within the target). The panel
+scores on one worker thread, whose k-d tree distance queries use every core the process may use.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_metrics_panel.py [--slices 300] [--repeats 3]
 """
@@ -13,11 +15,11 @@ target here is a refresh under 2 s (ratio = refresh_s / 2 s, below 1.0 is on tar
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
 import numpy as np
+from measurement import available_cores, emit
 from napari.components import ViewerModel
 from napari.qt import get_qapp
 
@@ -69,19 +71,25 @@ def main() -> None:
         refresh.append(finished[-1] - started)
         compute.append(float(panel.task_bar.message.split(" in ")[-1].rstrip(" s")))
     refresh_s = statistics.median(refresh)
-    print(
-        json.dumps(
-            {
-                "benchmark": "metrics_panel_refresh",
-                "shape": list(truth.shape),
-                "labels": 3,
-                "refresh_s": round(refresh_s, 3),
-                "compute_s": round(statistics.median(compute), 3),
-                "first_score_s": round(first_s, 3),
-                "reference": f"target refresh under {TARGET_S} s",
-                "ratio": round(refresh_s / TARGET_S, 2),
-            }
-        )
+    cores = len(available_cores())
+    emit(
+        "metrics_panel_refresh",
+        "seconds from a brush stroke to the updated metrics table",
+        unit="s",
+        medview=round(refresh_s, 3),
+        reference=None,
+        why_no_reference="no other viewer has this panel; the issue sets a target of a refresh under 2 s",
+        threads={"medview": 1, "reference": None, "medview_kdtree_query": cores},
+        cores=cores,
+        ratio=TARGET_S / refresh_s,
+        ratio_definition=f"target {TARGET_S:g} s / medview_s",
+        target=f"refresh_s < {TARGET_S:g}",
+        meets_target=refresh_s < TARGET_S,
+        compute_s=round(statistics.median(compute), 3),
+        first_score_s=round(first_s, 3),
+        shape=list(truth.shape),
+        labels=3,
+        repeats=args.repeats,
     )
 
 

@@ -1,11 +1,17 @@
 """Open a 512x512x300 int16 CT series: medview vs SimpleITK's ImageSeriesReader vs reading the raw bytes.
 
-Writes the series (uncompressed, shuffled file names) to a temporary folder, warms the page cache,
-then times each reader (best wall and CPU seconds of ``--repeats`` interleaved runs) and prints one
-JSON line; the ratios use wall time. Targets: medview no slower
-than SimpleITK (ratio <= 1.0) and within 3x of the raw read.
+Writes the series (uncompressed, shuffled file names) to a temporary folder, then, in a process pinned
+to the same CPU cores for every reader, once per count in ``--cores`` (default: one core, then all),
+warms the page cache and times each reader (best wall and CPU seconds of ``--repeats`` interleaved
+runs). Threads: medview parses headers and reads slices on its own pool of 4 threads, which the
+pinning confines to the cores given; SimpleITK gets ITK's global thread count set to the cores (GDCM
+reads the files one after another whatever it is); the raw read is one Python loop.
 
-    python benchmarks/bench_open_dicom.py [--slices 300] [--repeats 3]
+Prints two JSON lines per core count (``benchmarks/measurement.py``), one per reference; ratios use
+wall time and are above 1 when medview is faster: SimpleITK s / medview s (target >= 1.0) and raw
+read s / medview s (target >= 1/3, i.e. within 3x of reading the bytes).
+
+    nice .venv/bin/python benchmarks/bench_open_dicom.py [--slices 300] [--repeats 7] [--cores 1,all]
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
+from measurement import core_counts, emit, run_pinned
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from medview.io import open_scan
+from medview.io.dicom_reader import _READ_THREADS
 
 ROWS = COLUMNS = 512
 
@@ -30,36 +38,61 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--cores", default="1,all", help="core counts to pin the readers to, e.g. 1,all")
+    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(time_readers(args.worker, args.repeats, int(args.cores))))
+        return
     with tempfile.TemporaryDirectory(prefix="bench_dicom_") as folder:
         volume = write_series(Path(folder), args.slices)
-        files = sorted(Path(folder).iterdir())
         check(open_scan(folder).array, volume)
-        readers = {
-            "medview": lambda: open_scan(folder),
-            "simpleitk": lambda: read_with_simpleitk(folder),
-            "raw_read": lambda: [f.read_bytes() for f in files],
-        }
-        wall, cpu = timed(readers, args.repeats)
-    times = {f"{name}_s": seconds for name, seconds in wall.items()}
-    times.update({f"{name}_cpu_s": seconds for name, seconds in cpu.items()})
-    ratio_sitk = wall["medview"] / wall["simpleitk"]
-    ratio_raw = wall["medview"] / wall["raw_read"]
-    print(
-        json.dumps(
-            {
-                "benchmark": "open_dicom",
-                "shape": [args.slices, ROWS, COLUMNS],
-                "dtype": "int16",
-                **{key: round(value, 4) for key, value in times.items()},
-                "reference": "SimpleITK ImageSeriesReader (GetGDCMSeriesFileNames + Execute)",
-                "ratio": round(ratio_sitk, 3),
-                "ratio_vs_raw_read": round(ratio_raw, 3),
-                "target": "ratio <= 1.0 and ratio_vs_raw_read <= 3.0",
-                "meets_target": ratio_sitk <= 1.0 and ratio_raw <= 3.0,
-            }
-        )
-    )
+        for cores in core_counts(args.cores):
+            command = [__file__, "--worker", folder, "--repeats", str(args.repeats), "--cores", str(cores)]
+            timings = run_pinned(command, cores)
+            wall, cpu, threads = timings["wall"], timings["cpu"], timings["threads"]
+            for name, reference, target in (
+                ("simpleitk", "SimpleITK ImageSeriesReader (GetGDCMSeriesFileNames + Execute)", 1.0),
+                ("raw_read", "reading every file's bytes (Path.read_bytes), no parsing", 1 / 3),
+            ):
+                ratio = wall[name] / wall["medview"]
+                emit(
+                    "open_dicom",
+                    f"seconds to open the series, against {name.replace('_', ' ')}",
+                    unit="s",
+                    medview=round(wall["medview"], 4),
+                    reference=reference,
+                    reference_value=round(wall[name], 4),
+                    threads={"medview": threads["medview"], "reference": threads[name]},
+                    cores=cores,
+                    ratio=ratio,
+                    ratio_definition="reference_s / medview_s (speedup)",
+                    target=f"ratio >= {target:.3g}",
+                    meets_target=ratio >= target,
+                    medview_cpu_s=round(cpu["medview"], 4),
+                    reference_cpu_s=round(cpu[name], 4),
+                    shape=[args.slices, ROWS, COLUMNS],
+                    dtype="int16",
+                    repeats=args.repeats,
+                )
+
+
+def time_readers(folder: Path, repeats: int, cores: int) -> dict:
+    """Best wall and CPU seconds of each reader (run in the pinned worker process), and their threads."""
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(cores)
+    files = sorted(folder.iterdir())
+    readers = {
+        "medview": lambda: open_scan(folder),
+        "simpleitk": lambda: read_with_simpleitk(str(folder)),
+        "raw_read": lambda: [f.read_bytes() for f in files],
+    }
+    wall, cpu = timed(readers, repeats)
+    threads = {
+        "medview": _READ_THREADS,
+        "simpleitk": sitk.ProcessObject.GetGlobalDefaultNumberOfThreads(),
+        "raw_read": 1,
+    }
+    return {"wall": wall, "cpu": cpu, "threads": threads}
 
 
 def write_series(folder: Path, slices: int) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 Paints ``--strokes`` 2D strokes (each ten dabs of a ``--radius`` mm brush along a line, as a mouse
 drag would) and undoes them all, with :class:`~medview.annotations.editor.AnnotationEditor`,
-then prints one JSON line: bytes of undo history per stroke, the reference (one copy of the
-volume, what a naive undo keeps per stroke) and their ratio (target: below 0.001), plus the time
-per stroke and undo.
+then prints one JSON line (``benchmarks/measurement.py``): bytes of undo history per stroke against
+the reference, one copy of the volume (what a naive undo keeps per stroke), with ratio = reference
+bytes / medview bytes (above 1 is medview smaller; target >= 1000), plus the time per stroke and
+undo. Both sides are single-threaded: the editor paints on the calling thread.
 
     python benchmarks/bench_undo_memory.py [--strokes 50] [--radius 5]
 """
@@ -12,10 +13,10 @@ per stroke and undo.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
+from measurement import available_cores, emit
 
 from medview.annotations.editor import AnnotationEditor
 from medview.core.geometry import Geometry
@@ -23,6 +24,7 @@ from medview.core.scan import LabelMap
 
 SHAPE = (300, 512, 512)
 SPACING = (1.0, 0.7, 0.7)
+TARGET_RATIO = 1000.0
 
 
 def main() -> None:
@@ -47,24 +49,27 @@ def main() -> None:
         pass
     undo_s = (time.perf_counter() - started) / dabs
     reference = label_map.array.nbytes
-    print(
-        json.dumps(
-            {
-                "benchmark": "undo_memory",
-                "shape": list(SHAPE),
-                "dtype": "uint8",
-                "brush_radius_mm": args.radius,
-                "strokes": args.strokes,
-                "history_bytes_per_stroke": round(per_stroke),
-                "reference": "one copy of the volume per stroke",
-                "reference_bytes": reference,
-                "ratio": per_stroke / reference,
-                "target_ratio": 0.001,
-                "paint_ms_per_stroke": round(stroke_s * 1000, 2),
-                "undo_ms_per_dab": round(undo_s * 1000, 3),
-                "volume_restored": not label_map.array.any(),
-            }
-        )
+    ratio = reference / per_stroke
+    emit(
+        "undo_memory",
+        "bytes of undo history per brush stroke",
+        unit="bytes",
+        medview=round(per_stroke),
+        reference="one copy of the volume per stroke (a naive undo)",
+        reference_value=reference,
+        threads={"medview": 1, "reference": 1},
+        cores=len(available_cores()),
+        ratio=ratio,
+        ratio_definition="reference_bytes / medview_bytes (memory saving)",
+        target=f"ratio >= {TARGET_RATIO:g}",
+        meets_target=ratio >= TARGET_RATIO,
+        shape=list(SHAPE),
+        dtype="uint8",
+        brush_radius_mm=args.radius,
+        strokes=args.strokes,
+        paint_ms_per_stroke=round(stroke_s * 1000, 2),
+        undo_ms_per_dab=round(undo_s * 1000, 3),
+        volume_restored=not label_map.array.any(),
     )
 
 

@@ -6,7 +6,9 @@ pyramidal JPEG-tiled TIFF slide), damages seeded copies of them (``tests/io/fuzz
 opens each in worker processes with a 3 GiB address-space limit and a 20 s timeout
 (``tests/io/fuzz_runner.py``). A file must open and render, or be refused with a ``ScanError``
 naming it; anything else (another exception, a crash, a timeout, running out of memory) is a bug.
-Prints one JSON line; each bug goes to stderr. Target: ``bugs == 0``.
+Prints one JSON line (``benchmarks/measurement.py``); each bug goes to stderr. There is no
+reference and no ratio (a correctness harness): the figure is the number of bugs, lower is better,
+target ``bugs == 0``. Each of ``--workers`` processes opens one file at a time.
 
     python benchmarks/fuzz_readers.py [--count 5000] [--seed 0] [--workers 2]
 """
@@ -14,12 +16,13 @@ Prints one JSON line; each bug goes to stderr. Target: ``bugs == 0``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measurement import available_cores, emit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "io"))
 
@@ -44,27 +47,30 @@ def main() -> None:
                 file=sys.stderr,
             )
     counts = summary.counts()
-    print(
-        json.dumps(
-            {
-                "benchmark": "fuzz_readers",
-                **counts,
-                "seconds": round(summary.seconds, 1),
-                "generation_s": round(generation_s, 1),
-                "files_per_s": round(counts["files"] / max(summary.seconds, 1e-9), 1),
-                "seeds": len({case.seed for case in cases}),
-                "seed": args.seed,
-                "workers": args.workers,
-                "memory_limit_gib": MEMORY_LIMIT / 2**30,
-                "timeout_s": TIMEOUT_S,
-                "bug_kinds": summary.bug_kinds(),
-                "reference": "none: a correctness harness, each damaged file must open or be refused",
-                "metric": "bugs",
-                "higher_is_better": False,
-                "target": "bugs == 0",
-                "meets_target": counts["bugs"] == 0,
-            }
-        )
+    emit(
+        "fuzz_readers",
+        "damaged files that crashed, hung, ran out of memory or raised anything but a ScanError",
+        unit="bugs",
+        medview=counts["bugs"],
+        reference=None,
+        why_no_reference="a correctness harness: each damaged file must open and render or be refused",
+        threads={"medview": args.workers, "reference": None, "medview_unit": "worker processes"},
+        cores=len(available_cores()),
+        ratio=None,
+        ratio_definition="none: the figure is a count of bugs",
+        higher_is_better=False,
+        target="bugs == 0",
+        meets_target=counts["bugs"] == 0,
+        **counts,
+        seconds=round(summary.seconds, 1),
+        generation_s=round(generation_s, 1),
+        files_per_s=round(counts["files"] / max(summary.seconds, 1e-9), 1),
+        seeds=len({case.seed for case in cases}),
+        seed=args.seed,
+        workers=args.workers,
+        memory_limit_gib=MEMORY_LIMIT / 2**30,
+        timeout_s=TIMEOUT_S,
+        bug_kinds=summary.bug_kinds(),
     )
 
 

@@ -25,8 +25,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from medview.cli._json import finite
 from medview.core.errors import InputError
+from medview.core.json_safe import finite
 from medview.core.scan import LabelMap, Scan
 
 NAME = "evaluate"

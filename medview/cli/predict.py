@@ -89,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
             plugin.trust()
         plugin.check_trusted()
     if args.version is not None:
-        from medview.training.runner import version_plugin
-        from medview.training.versions import find_version
+        from medview.training.versions import find_version, version_plugin
 
         plugin = version_plugin(plugin, find_version(args.workspace, plugin.info.name, args.version))
     if isinstance(plugin, NetworkPlugin):

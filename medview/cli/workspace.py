@@ -1,5 +1,6 @@
-"""``medview workspace init|add|list|class``: create a workspace, add scans to it, list its cases, and
-give a case its class (the annotation classification models fine-tune on)."""
+"""``medview workspace init|add|list|class|test-cases``: create a workspace, add scans to it, list its
+cases, give a case its class (the annotation classification models fine-tune on), and show or change
+the test cases that judge fine-tuned versions."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import json
 
 NAME = "workspace"
 GREY = (128, 128, 128)  # the colour of classes named with --classes
-HELP = "create a workspace, add scans (with existing annotations) to it, list its cases, set a case's class"
+HELP = "create a workspace, add scans (with annotations), list cases, set a case's class, choose test cases"
+KINDS = ("labels", "boxes", "class")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    verbs = parser.add_subparsers(dest="action", required=True, metavar="{init,add,list,class}")
+    verbs = parser.add_subparsers(dest="action", required=True, metavar="{init,add,list,class,test-cases}")
     init = verbs.add_parser("init", help="make DIR a new workspace")
     init.add_argument("directory", metavar="DIR")
     add = verbs.add_parser("add", help="copy scans (files or DICOM folders) into the workspace as cases")
@@ -31,6 +33,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     classes = klass.add_mutually_exclusive_group(required=True)
     classes.add_argument("--model", metavar="NAME", help="the classes of this classification model")
     classes.add_argument("--classes", metavar="NAME", nargs="+", help="the classes, in order")
+    test = verbs.add_parser(
+        "test-cases",
+        help="show the test cases (never trained on; they judge fine-tuned versions), or set them",
+    )
+    test.add_argument("directory", metavar="DIR")
+    test.add_argument(
+        "--kind", choices=KINDS, default="labels", help="models learning from which annotations (labels)"
+    )
+    change = test.add_mutually_exclusive_group()
+    change.add_argument("--set", nargs="+", metavar="CASE", help="make these cases the test cases")
+    change.add_argument("--none", action="store_true", help="no test cases: verdicts on validation only")
+    change.add_argument("--forget", action="store_true", help="forget them: the next run chooses anew")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     with Workspace.open(args.directory) as workspace:
         if args.action == "class":
             return _set_class(workspace, args)
+        if args.action == "test-cases":
+            return _test_cases(workspace, args)
         if args.action == "add":
             if args.labels is not None and len(args.paths) != 1:
                 raise InputError("--labels annotates one scan; give exactly one PATH with it")
@@ -65,6 +81,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         for case in cases:
             print(f"{case['id']:<30} {case['status']:<12} {len(case['annotations'])} annotation versions")
+    return 0
+
+
+def _test_cases(workspace, args: argparse.Namespace) -> int:
+    """Print the test cases of ``--kind`` after applying ``--set``, ``--none`` or ``--forget``."""
+    if args.set is not None or args.none or args.forget:
+        workspace.set_test_cases(args.kind, list(args.set or []) if not args.forget else None)
+    chosen = workspace.test_cases(args.kind)
+    if chosen is None:
+        print(f"no test cases chosen yet for {args.kind}: the next run sets aside a fifth of the cases")
+    elif not chosen:
+        print(f"no test cases for {args.kind}: fine-tuned versions are judged on validation cases only")
+    else:
+        print(f"test cases for {args.kind} ({len(chosen)}): {' '.join(chosen)}")
     return 0
 
 

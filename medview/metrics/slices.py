@@ -1,4 +1,5 @@
-"""Per-slice Dice along the first array axis, for the plot that jumps to the worst slices."""
+"""Per-slice Dice along the first array axis, for the plot that jumps to the worst slices, and the
+slices a (partial) annotation labels."""
 
 from __future__ import annotations
 
@@ -39,3 +40,36 @@ def error_map(pred: np.ndarray, truth: np.ndarray, label: int | None = None) -> 
     errors[wrong & positive_truth] = 2
     errors[wrong & positive_pred] = 1
     return errors
+
+
+def annotated_slices(truth: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Indices (ascending) of the slices along ``axis`` that hold any label > 0.
+
+    A partial annotation labels some slices of a volume and leaves the others unlooked-at, not
+    background; scoring only these slices keeps the unlabelled ones from counting as misses.
+    """
+    return np.flatnonzero(_slices_with_foreground(np.asarray(truth), axis))
+
+
+def partly_annotated(pred: np.ndarray, truth: np.ndarray, axis: int = 0) -> bool:
+    """True when the truth labels fewer than half of the slices on which the prediction has foreground
+    (a prediction with no foreground never makes the truth look partial)."""
+    predicted = _slices_with_foreground(np.asarray(pred), axis)
+    if not predicted.any():
+        return False
+    annotated = _slices_with_foreground(np.asarray(truth), axis)
+    return bool(2 * np.count_nonzero(predicted & annotated) < np.count_nonzero(predicted))
+
+
+def worst_slice(dice: np.ndarray) -> int | None:
+    """The slice of lowest Dice (the first of equals), skipping ``nan`` slices (label in neither map);
+    ``None`` when every slice is ``nan``."""
+    dice = np.asarray(dice, dtype=float)
+    if np.isnan(dice).all():
+        return None
+    return int(np.nanargmin(dice))
+
+
+def _slices_with_foreground(label_map: np.ndarray, axis: int) -> np.ndarray:
+    moved = np.moveaxis(label_map, axis, 0)
+    return moved.reshape(moved.shape[0], -1).any(axis=1)

@@ -60,6 +60,15 @@ class NetworkPlugin(ModelPlugin):
         fine_tuned._network = None
         return fine_tuned
 
+    def with_network(self, network: torch.nn.Module, engine: Engine | None = None) -> NetworkPlugin:
+        """A copy of this plugin predicting with ``network`` as it is now, on ``engine`` (default: this
+        plugin's): how training scores the network it is training, through the plugin's own
+        preprocessing, inference and postprocessing."""
+        running = copy.copy(self)
+        running._network = network.eval()
+        running.engine = engine or self.engine
+        return running
+
     def running_engine(self) -> Engine:
         """The engine to run on: the one given, or the default device's."""
         if self.engine is None:

@@ -10,10 +10,14 @@ training as a subprocess) and for scripts::
     {"event": "epoch", "epoch": 3, "loss": 0.81, "metric": "dice", "val_score": 0.74, "metrics": {...},
      "seconds_left": 95.0, ...}
     {"event": "done", "version": "1.0.0+ft2", "metric": "dice", "metrics_before": {...},
-     "metrics_after": {...}, ...}
+     "metrics_after": {...}, "test_cases": [...], "test_before": {...}, "test_after": {...},
+     "test_verdict": "...", ...}
 
 ``metric`` names the model's primary validation score (``dice``, ``f1``, ``accuracy``); ``val_score`` is
-its value, and ``metrics_before``/``metrics_after`` hold it under that name with the other scores.
+its value, and ``metrics_before``/``metrics_after`` hold it under that name with the other scores, on
+the validation cases (which chose the best epoch). ``test_before``/``test_after`` are the base and the
+new version on the workspace's test cases (never trained on, never used to choose), the primary
+metric and ``<metric>_<class>``; ``null`` with ``"test_cases": []`` when the workspace has none.
     {"event": "cancelled", "run": "<run folder>"}      (exit status 130; resume with --resume)
     {"event": "error", "message": "..."}               (exit status 2)
 
@@ -34,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medview.core.errors import MedviewError
+from medview.core.json_safe import finite
 from medview.core.progress import Cancelled, CancelToken, no_progress
 from medview.training.config import TrainingConfig
 
@@ -45,6 +50,9 @@ EXIT_CANCELLED = 130
 EXIT_ERROR = 2
 PROGRESS_INTERVAL_S = 0.5
 BACKGROUND_NICENESS = 10
+NO_TEST = (
+    "no test cases in this workspace: the result is on validation cases only, which chose the checkpoint"
+)
 METRIC_TITLES = {"dice": "Dice", "f1": "F1", "accuracy": "accuracy", "roc_auc": "ROC AUC"}
 
 
@@ -68,7 +76,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--validation-fraction",
         type=float,
         default=0.2,
-        help="share of the done cases held out for validation, whole cases (0.2; at least one)",
+        help="share of the cases left after the test cases held out for validation (0.2; at least one)",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="share of the done cases set aside as the workspace's test cases, when it has none yet (0.2; "
+        "0 for none); later runs reuse them: see 'medview workspace test-cases'",
     )
     parser.add_argument("--patience", type=int, default=0, help="early-stopping patience in epochs")
     parser.add_argument("--seed", type=int, default=0)
@@ -91,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         validation_fraction=args.validation_fraction,
+        test_fraction=args.test_fraction,
         patience=args.patience,
         seed=args.seed,
         cases=tuple(args.cases) if args.cases else None,
@@ -162,22 +178,29 @@ def summary(outcome: TrainingOutcome) -> dict:
         "best_epoch": result.best_epoch,
         "stop_reason": result.stop_reason,
         "run": str(outcome.run_dir),
+        "training_cases": result.training_cases,
         "validation_cases": result.validation_cases,
+        "test_cases": [] if outcome.test is None else outcome.test.case_ids,
+        "test_before": None if outcome.test is None else outcome.test.scores("old"),
+        "test_after": None if outcome.test is None else outcome.test.scores("new"),
+        "test_verdict": NO_TEST if outcome.test is None else outcome.test.describe(),
     }
 
 
 def _report(outcome: TrainingOutcome, emit, as_json: bool) -> None:
     if emit is not None:
-        emit({"event": "done"} | summary(outcome))
+        emit({"event": "done"} | finite(summary(outcome)))
     elif as_json:
-        print(json.dumps(summary(outcome), indent=2))
+        print(json.dumps(finite(summary(outcome)), indent=2))
     else:
         result = outcome.result
         print(
-            f"new version {outcome.version}: validation {metric_title(result.metric)} "
+            f"new version {outcome.version} after {result.epochs} epochs in {result.seconds:.0f} s "
+            f"({result.stop_reason}); validation {metric_title(result.metric)} "
             f"{result.metrics_before[result.metric]:.3f} -> {result.metrics_after[result.metric]:.3f} "
-            f"after {result.epochs} epochs in {result.seconds:.0f} s ({result.stop_reason})"
+            "(these cases chose the checkpoint)"
         )
+        print(NO_TEST if outcome.test is None else outcome.test.describe())
 
 
 def metric_title(metric: str) -> str:

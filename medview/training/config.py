@@ -33,7 +33,10 @@ class TrainingConfig:
         learning_rate: peak AdamW learning rate, reached at the start and decayed by a cosine;
             ``None`` takes the objective's (``Objective.learning_rate``).
         weight_decay: AdamW weight decay.
-        validation_fraction: share of cases held out for validation (at least one case).
+        validation_fraction: share of the cases left after the test cases held out for validation
+            (at least one case); validation chooses the best epoch.
+        test_fraction: share of the complete cases set aside as the workspace's test cases when it
+            has none recorded yet (:mod:`medview.training.splits`); ``0`` sets none aside.
         patience: epochs without a better primary validation score (Dice, F1, accuracy) before
             stopping early; ``0`` never stops.
         seed: seeds the case split, patch sampling and augmentation.
@@ -54,6 +57,7 @@ class TrainingConfig:
     learning_rate: float | None = None
     weight_decay: float = 1e-5
     validation_fraction: float = 0.2
+    test_fraction: float = 0.2
     patience: int = 0
     seed: int = 0
     augment: bool = True
@@ -69,6 +73,8 @@ class TrainingConfig:
             raise InputError(f"minutes must be positive, got {self.minutes}")
         if not 0 < self.validation_fraction < 1:
             raise InputError(f"validation fraction must lie between 0 and 1, got {self.validation_fraction}")
+        if not 0 <= self.test_fraction < 1:
+            raise InputError(f"test fraction must lie from 0 up to 1, got {self.test_fraction}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise InputError(f"device must be cpu, cuda or auto, got {self.device!r}")
         if self.patch_size is not None:

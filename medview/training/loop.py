@@ -24,7 +24,7 @@ from torch.utils.data import DistributedSampler
 
 from medview.core.progress import CancelToken, ProgressCallback, no_progress
 from medview.io.atomic import atomic_path, write_with_atomic
-from medview.models.engine import choose_device
+from medview.models.engine import Engine, choose_device
 from medview.models.weights import save_weights
 from medview.training import ddp
 from medview.training.config import TrainingConfig
@@ -89,10 +89,15 @@ def fine_tune(
     callbacks: Sequence[EpochCallback] = (),
     objective: Objective | None = None,
     on_baseline: BaselineCallback | None = None,
+    validation: Sequence[str] | None = None,
 ) -> RunResult:
     """Train ``model.network`` in place on ``cases``; resume from ``run_dir``'s checkpoint when there is one.
 
     ``objective`` says what to train for; ``None`` is segmentation (Dice-CE, validation Dice).
+    ``validation`` names the cases held out to validate on (they choose the best epoch); ``None``
+    splits ``cases`` with :func:`~medview.training.dataset.split_by_case`. Each validation case is
+    predicted whole through ``model``'s plugin and scored on its scan's grid, as users' predictions
+    are (:meth:`~medview.training.objectives.Objective.validate`).
     ``on_baseline(metric, metrics)`` is told the starting network's validation metrics before the
     first epoch (and again on resume), so a live plot can show where training started.
 
@@ -102,9 +107,28 @@ def fine_tune(
     process group (:func:`medview.training.ddp.shutdown`).
     """
     objective = objective or SegmentationObjective()
-    run = _Run(config, model, objective, cases, Path(run_dir), cancel or CancelToken(), callbacks, progress)
+    if validation is None:
+        split = split_by_case(cases, config.validation_fraction, config.seed)
+    else:
+        split = held_out(cases, validation)
+    run = _Run(config, model, objective, split, Path(run_dir), cancel or CancelToken(), callbacks, progress)
     run.on_baseline = on_baseline
     return run.execute()
+
+
+def held_out(
+    cases: Sequence[TrainingCase], validation: Sequence[str]
+) -> tuple[list[TrainingCase], list[TrainingCase]]:
+    """``cases`` split into those that train and the named ones that validate (complete cases only)."""
+    wanted = set(validation)
+    training = [case for case in cases if case.name not in wanted]
+    chosen = [case for case in cases if case.name in wanted]
+    missing = wanted - {case.name for case in chosen}
+    if missing:
+        raise ValueError(f"validation cases not among the cases: {', '.join(sorted(missing))}")
+    if not training or not chosen or any(case.partial for case in chosen):
+        raise ValueError("validation needs complete cases, and something must be left to train on")
+    return training, chosen
 
 
 def training_device(name: str) -> torch.device:
@@ -120,19 +144,16 @@ def cosine_factor(fraction: float) -> float:
 class _Run:
     """The state of one run; one object so the epoch steps share it without long argument lists."""
 
-    def __init__(self, config, model, objective, cases, run_dir, cancel, callbacks, progress) -> None:
+    def __init__(self, config, model, objective, split, run_dir, cancel, callbacks, progress) -> None:
         self.config, self.model, self.objective, self.run_dir = config, model, objective, run_dir
         self.cancel, self.callbacks, self.progress = cancel, callbacks, progress
         self.on_baseline: BaselineCallback | None = None
         device = training_device(config.device)
         self.distributed = ddp.init_from_env(device)
         self.device = ddp.process_device(device, self.distributed)
-        self.training_cases, self.validation_cases = split_by_case(
-            cases, config.validation_fraction, config.seed
-        )
+        self.training_cases, self.validation_cases = split
         self.train_data = objective.training_dataset(self.training_cases, model, config)
-        shard = self.validation_cases[self.distributed.rank :: self.distributed.world_size]
-        self.validation_data = objective.validation_dataset(shard, model, config)
+        self.validation_shard = self.validation_cases[self.distributed.rank :: self.distributed.world_size]
         self.network = model.network.to(self.device)
         self.trained = DistributedDataParallel(self.network) if self.distributed.active else self.network
         self.peak_learning_rate = (
@@ -235,13 +256,11 @@ class _Run:
         self.scaler.update()
         return float(loss.detach())
 
-    @torch.no_grad()
     def _validate(self) -> dict[str, float]:
-        """The objective's validation metrics over every rank's validation cases."""
-        self.network.eval()
-        rows = self.objective.validate(
-            self.network, self.validation_data, self.model, self.config, self.device, self.amp
-        )
+        """The objective's validation metrics over every rank's validation cases, each predicted by the
+        plugin with a snapshot of the network (mixed precision on CUDA, as at inference)."""
+        predictor = self.model.predictor(self.network, Engine(self.device, amp=self.amp))
+        rows = self.objective.validate(predictor, self.validation_shard, self.cancel)
         # gathered, not reduced: ranks hold different numbers of cases, and some scores (ROC AUC)
         # are not sums over cases
         return self.objective.summarise(ddp.gather(rows, self.distributed))

@@ -13,28 +13,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from medview.core.errors import InputError
 from medview.core.progress import Cancelled, CancelToken, ProgressCallback, no_progress
 from medview.models.api import ModelPlugin
 from medview.models.network_plugin import NetworkPlugin
 from medview.models.registry import Registry
 from medview.models.weights import load_into
 from medview.training import ddp, versions
+from medview.training.compare import VersionComparison, compare_plugins, renamed
 from medview.training.config import TrainingConfig
 from medview.training.dataset import TrainingCase, split_by_case
 from medview.training.loop import BaselineCallback, EpochCallback, RunResult, fine_tune, training_device
-from medview.training.objectives import objective_for
+from medview.training.objectives import Objective, objective_for
+from medview.training.splits import without_test_cases, workspace_test_cases
 from medview.training.trainable import TrainableModel
 from medview.workspace import Workspace
 
 
 @dataclass
 class TrainingOutcome:
-    """A finished run: the version it published (``None`` on ranks other than 0) and its result."""
+    """A finished run: the version it published (``None`` on ranks other than 0), its result, and the
+    base and new versions on the workspace's test cases (``None`` when it has none)."""
 
     version: str | None
     result: RunResult
     run_dir: Path
+    test: VersionComparison | None = None
 
 
 def train_in_workspace(
@@ -52,6 +55,10 @@ def train_in_workspace(
 
     The plugin's objective (:func:`~medview.training.objectives.objective_for`) decides which
     annotations are read (label maps, boxes or case classes), the loss and the validation metric.
+    The workspace's test cases (:mod:`medview.training.splits`) are set aside first; validation cases
+    (which choose the best epoch) come from the rest; after training, the base and the new version are
+    compared on the test cases (:func:`~medview.training.compare.compare_plugins`), and the new
+    version's card records that comparison.
 
     With ``resume`` (a run folder) the run continues from its last checkpoint with its own
     configuration. A cancel or an error marks the run ``cancelled``/``failed`` and publishes nothing,
@@ -68,12 +75,22 @@ def train_in_workspace(
         config = dataclasses.replace(config, learning_rate=objective.learning_rate)
     model = trainable_model(plugin, config.from_scratch)
     cases = objective.cases(workspace_dir, plugin, config.cases)
+    if resume is not None:
+        _, data = versions.open_run(resume)
+        test_ids, validation = list(data.get("test", [])), list(data["validation"])
+    else:
+        test_ids = workspace_test_cases(workspace_dir, objective.annotation_kind, cases, config.test_fraction)
+        trainable = without_test_cases(cases, test_ids)
+        validation = [c.name for c in split_by_case(trainable, config.validation_fraction, config.seed)[1]]
+    test_cases = [case for case in cases if case.name in set(test_ids)]
     distributed = ddp.init_from_env(training_device(config.device))
     with Workspace.open(workspace_dir) as workspace:
         run_dir, run_id, base_id = None, None, None
         if distributed.is_writer:
             base_id = _base_version_id(workspace, plugin)
-            run_dir = Path(resume) if resume else _start(workspace_dir, config, plugin, cases)
+            run_dir = (
+                Path(resume) if resume else _start(workspace_dir, config, plugin, cases, validation, test_ids)
+            )
             run_id = versions.run_status(run_dir).get("workspace_run_id")
             if run_id is None:
                 run_id = workspace.add_run(dataclasses.asdict(config), base_id, run_dir)
@@ -86,14 +103,18 @@ def train_in_workspace(
             result = fine_tune(
                 config,
                 model,
-                cases,
+                without_test_cases(cases, test_ids),
                 run_dir,
                 progress,
                 cancel,
                 (log if distributed.is_writer else []) + list(callbacks),
                 objective,
-                on_baseline,
+                lambda metric, metrics: _baseline(run_dir, metric, metrics, on_baseline),
+                validation,
             )
+            test = None
+            if distributed.is_writer and test_cases:
+                test = _judge(plugin, objective, result, test_cases, progress, cancel)
         except Cancelled:
             _finish(workspace, run_dir, run_id, "cancelled", distributed)
             raise
@@ -102,12 +123,35 @@ def train_in_workspace(
             raise
         if not distributed.is_writer:
             return TrainingOutcome(None, result, run_dir)
-        version = versions.publish_version(workspace_dir, run_dir, result)
+        version = versions.publish_version(workspace_dir, run_dir, result, test)
         model_id = workspace.add_model_version(
             config.model, version.version, version.weights, base_id, result.metrics_after
         )
         workspace.finish_run(run_id, "done", model_id)
-        return TrainingOutcome(version.version, result, run_dir)
+        return TrainingOutcome(
+            version.version, result, run_dir, None if test is None else renamed(test, version.version)
+        )
+
+
+def _baseline(run_dir: Path, metric: str, metrics: dict[str, float], then: BaselineCallback | None) -> None:
+    """Record the starting model's scores in the run folder (the loop calls this on rank 0 only)."""
+    versions.record_baseline(run_dir, metric, metrics)
+    if then is not None:
+        then(metric, metrics)
+
+
+def _judge(
+    plugin: NetworkPlugin,
+    objective: Objective,
+    result: RunResult,
+    test_cases: Sequence[TrainingCase],
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> VersionComparison:
+    """The base version and the run's best weights on the test cases, scored as ``medview compare`` does."""
+    progress(1.0, f"scoring the base and the new version on {len(test_cases)} test cases")
+    candidate = plugin.with_weights(result.best_weights, f"{plugin.info.version} (this run)")
+    return compare_plugins(plugin, candidate, objective, test_cases, "test", cancel=cancel)
 
 
 def trainable_model(plugin: NetworkPlugin, from_scratch: bool = False) -> TrainableModel:
@@ -115,17 +159,7 @@ def trainable_model(plugin: NetworkPlugin, from_scratch: bool = False) -> Traina
     network = plugin.build_network()
     if not from_scratch and plugin.weights_path is not None:
         load_into(network, plugin.weights_path)
-    return TrainableModel(plugin.info, network)
-
-
-def version_plugin(plugin: ModelPlugin, version: versions.ModelVersion) -> NetworkPlugin:
-    """The plugin running a fine-tuned version's weights, named ``<model> <version>`` in predictions.
-
-    Only network plugins can be fine-tuned, so only they have versions to run.
-    """
-    if not isinstance(plugin, NetworkPlugin):
-        raise InputError(f"model {plugin.info.name!r} has no fine-tuned versions: it is not a network")
-    return plugin.with_weights(version.weights, version.version)
+    return TrainableModel(plugin.info, network, plugin)
 
 
 def annotated_cases(
@@ -137,10 +171,22 @@ def annotated_cases(
 
 
 def _start(
-    workspace_dir: Path, config: TrainingConfig, plugin: NetworkPlugin, cases: list[TrainingCase]
+    workspace_dir: Path,
+    config: TrainingConfig,
+    plugin: NetworkPlugin,
+    cases: list[TrainingCase],
+    validation: list[str],
+    test_ids: list[str],
 ) -> Path:
-    training, validation = split_by_case(cases, config.validation_fraction, config.seed)
-    return versions.start_run(workspace_dir, config, plugin.info.version, training, validation)
+    held = set(validation) | set(test_ids)
+    return versions.start_run(
+        workspace_dir,
+        config,
+        plugin.info.version,
+        [case for case in cases if case.name not in held],
+        [case for case in cases if case.name in set(validation)],
+        [case for case in cases if case.name in set(test_ids)],
+    )
 
 
 def _base_version_id(workspace: Workspace, plugin: NetworkPlugin) -> int:

@@ -318,6 +318,31 @@ class Workspace:
         rows = self._connection.execute("SELECT * FROM training_runs ORDER BY id").fetchall()
         return [{**dict(row), "config": json.loads(row["config"])} for row in rows]
 
+    # the test split: cases that judge fine-tuned versions and are never trained on
+
+    def test_cases(self, kind: AnnotationKind) -> list[str] | None:
+        """The case ids recorded as the test set for models that learn from ``kind`` annotations, or
+        ``None`` when none has been chosen yet (an empty list means "no test set" by choice)."""
+        row = self._connection.execute(
+            "SELECT value FROM meta WHERE key = ?", (f"test_cases:{kind}",)
+        ).fetchone()
+        return None if row is None else list(json.loads(row["value"]))
+
+    def set_test_cases(self, kind: AnnotationKind, case_ids: list[str] | None) -> None:
+        """Record ``case_ids`` (existing cases) as the test set for ``kind``; ``None`` forgets it, so the
+        next run chooses again."""
+        known = {case.id for case in self.cases()}
+        unknown = [case_id for case_id in case_ids or () if case_id not in known]
+        if unknown:
+            raise InputError(f"no such case in this workspace: {', '.join(unknown)}", self.directory)
+        with database.write_transaction(self._connection) as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (f"test_cases:{kind}",))
+            if case_ids is not None:
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    (f"test_cases:{kind}", json.dumps(case_ids)),
+                )
+
     # helpers
 
     def _add_version(

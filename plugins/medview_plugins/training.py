@@ -1,82 +1,110 @@
-"""What the bundled training scripts share: seeding, a patch-based training loop and model cards."""
+"""What the bundled training scripts share: seeding, training from scratch with ``medview.training``,
+the held-out scores and the model cards.
+
+Training and the cards' numbers go through the same code as fine-tuning in a workspace: the plugin's
+objective (:func:`medview.training.objectives.objective_for`) builds the patches and the loss,
+:func:`medview.training.loop.fine_tune` trains, and validation predicts each held-out case through the
+plugin and scores it with :mod:`medview.metrics.case_scores`. The tests recompute a card with
+:func:`held_out_metrics`, the same path the training validation took.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
 import torch
+
+from medview.demo import DemoCase
+from medview.models.api import ModelInfo
+from medview.models.network_plugin import NetworkPlugin
+from medview.training.config import TrainingConfig
+from medview.training.dataset import TrainingCase
+from medview.training.loop import EpochRecord, RunResult, fine_tune
+from medview.training.objectives import objective_for
+from medview.training.objectives.base import case_spacing
+from medview.training.objectives.segmentation import case_from_annotation
+from medview.training.runner import trainable_model
 
 SEED = 20251122
 
 
-def make_reproducible(threads: int = 1) -> np.random.Generator:
-    """Seed torch and numpy, make torch deterministic, and keep to ``threads`` CPU threads."""
+def make_reproducible(threads: int = 1) -> None:
+    """Seed torch (the fresh network's initialisation), make it deterministic, and keep to ``threads``
+    CPU threads; ``fine_tune`` seeds the patches and augmentation from the config's ``seed``."""
     torch.manual_seed(SEED)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
-    return np.random.default_rng(SEED)
 
 
-def random_crops(
-    rng: np.random.Generator,
-    images: Sequence[np.ndarray],
-    targets: Sequence[np.ndarray],
-    patch: Sequence[int],
-    batch: int,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch of random crops: images are ``(C, *spatial)``, targets ``(*spatial)`` integers."""
-    xs, ys = [], []
-    for _ in range(batch):
-        index = int(rng.integers(len(images)))
-        shape = targets[index].shape
-        start = [int(rng.integers(0, s - p + 1)) for s, p in zip(shape, patch, strict=True)]
-        window = tuple(slice(a, a + p) for a, p in zip(start, patch, strict=True))
-        xs.append(images[index][(slice(None), *window)])
-        ys.append(targets[index][window])
-    return torch.from_numpy(np.stack(xs)).float(), torch.from_numpy(np.stack(ys)[:, None]).long()
+def train_from_scratch(
+    plugin: NetworkPlugin,
+    config: TrainingConfig,
+    training: Sequence[TrainingCase],
+    validation: Sequence[TrainingCase],
+    prepare: Callable[[torch.nn.Module], None] | None = None,
+) -> RunResult:
+    """Train a fresh network of ``plugin`` with its objective, validating on ``validation`` every epoch,
+    and write the best epoch's weights to the plugin's ``weights_path``.
+
+    ``prepare`` may adjust the fresh network before the first step (an initialisation of its own).
+    """
+    model = trainable_model(plugin, from_scratch=True)
+    if prepare is not None:
+        prepare(model.network)
+    with tempfile.TemporaryDirectory(prefix=f"{plugin.info.name}-run-") as run_dir:
+        result = fine_tune(
+            config,
+            model,
+            [*training, *validation],
+            run_dir,
+            callbacks=[_print_epoch],
+            objective=objective_for(plugin),
+            validation=[case.name for case in validation],
+        )
+        shutil.copyfile(result.best_weights, plugin.weights_path)
+    return result
 
 
-def fit(
-    network: torch.nn.Module,
-    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    batches: Callable[[], tuple[torch.Tensor, torch.Tensor]],
-    steps: int,
-    learning_rate: float = 3e-3,
-) -> list[float]:
-    """Adam with a cosine schedule for ``steps`` steps; returns the loss of each step."""
-    optimiser = torch.optim.Adam(network.parameters(), lr=learning_rate)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
-    network.train()
-    losses = []
-    for step in range(steps):
-        inputs, target = batches()
-        optimiser.zero_grad()
-        value = loss(network(inputs), target)
-        value.backward()
-        optimiser.step()
-        schedule.step()
-        losses.append(float(value.detach()))
-        if step % 50 == 0 or step == steps - 1:
-            print(f"step {step:4d}  loss {value:.4f}", flush=True)
-    return losses
+def held_out_metrics(plugin: NetworkPlugin, cases: Sequence[TrainingCase]) -> dict[str, float]:
+    """The plugin's validation metrics on ``cases``: what training validation computes each epoch."""
+    objective = objective_for(plugin)
+    return objective.summarise(objective.validate(plugin, cases))
 
 
-def run_facts(network: torch.nn.Module, data: ModuleType, started: float) -> dict[str, object]:
-    """The model-card facts every training script reports: size, data grid, seeds and time taken.
+def segmentation_case(demo: DemoCase, info: ModelInfo) -> TrainingCase:
+    """A demo scan and its true label map as a training case in the model's classes and spacing unit,
+    as segmentation fine-tuning reads a workspace case."""
+    case = case_from_annotation(demo.scan, demo.truth, info.labels)
+    case.spacing, case.units = case_spacing(demo.scan, info.input)
+    return case
+
+
+def run_facts(
+    plugin: NetworkPlugin, config: TrainingConfig, result: RunResult, data: ModuleType, started: float
+) -> dict[str, object]:
+    """The model-card facts every training script reports: size, data grid, seeds, recipe and time taken.
 
     ``data`` is the plugin's data module, with ``SHAPE`` and ``TRAIN_SEEDS``; ``started`` a
     ``time.perf_counter()`` reading from the start of training.
     """
     return {
-        "parameters": sum(p.numel() for p in network.parameters()),
+        "parameters": sum(p.numel() for p in plugin.network.parameters()),
         "shape": data.SHAPE,
         "train_seeds": f"{data.TRAIN_SEEDS[0]}-{data.TRAIN_SEEDS[-1]}",
+        "epochs": config.epochs,
+        "batch": config.batch_size,
+        "samples": config.samples_per_case,
+        "learning_rate": config.learning_rate,
+        "steps_per_epoch": math.ceil(len(result.training_cases) / config.batch_size),
+        "best_epoch": result.best_epoch,
         "minutes": (time.perf_counter() - started) / 60,
     }
 
@@ -108,3 +136,11 @@ def read_card_metrics(folder: Path) -> dict[str, float]:
             except ValueError:
                 continue
     return metrics
+
+
+def _print_epoch(record: EpochRecord) -> None:
+    print(
+        f"epoch {record.epoch:3d}  loss {record.loss:.4f}  {record.metric} {record.val_score:.3f}  "
+        f"lr {record.learning_rate:.2e}  {record.seconds / 60:.1f} min",
+        flush=True,
+    )

@@ -25,6 +25,8 @@ from medview.cli.main import main  # noqa: E402
 from medview.demo import make_ct  # noqa: E402
 from medview.io import write_scan  # noqa: E402
 from medview.models.registry import PLUGIN_PATH_ENV  # noqa: E402
+from medview.training.command import NO_TEST  # noqa: E402
+from medview.workspace import Workspace  # noqa: E402
 
 MEDVIEW = Path(sys.executable).with_name("medview")
 
@@ -48,6 +50,39 @@ def test_train_prints_the_new_version_and_its_metrics(workspace: Path, capsys: p
         set(result["metrics_before"]) == set(result["metrics_after"]) == {"dice", "dice_liver", "dice_lesion"}
     )
     assert (workspace / "models" / TINY_MODEL / "0.1.0+ft1" / "weights.safetensors").is_file()
+
+
+def test_train_and_compare_report_the_same_test_cases_and_scores(
+    workspace: Path, capsys: pytest.CaptureFixture
+):
+    """3 done cases: 1 test case set aside first (and recorded), then 1 validation and 1 training case;
+    ``medview compare`` scores the test case by default and gives the same numbers."""
+    assert (
+        main(["train", "--workspace", str(workspace), "--model", TINY_MODEL, "--epochs", "1", "--json"]) == 0
+    )
+    trained = json.loads(capsys.readouterr().out)
+    with Workspace.open(workspace) as opened:
+        recorded = opened.test_cases("labels")
+        every_case = {case.id for case in opened.cases()}
+
+    assert trained["test_cases"] == recorded and len(recorded) == 1
+    parts = [trained["training_cases"], trained["validation_cases"], trained["test_cases"]]
+    assert sorted(sum(parts, [])) == sorted(every_case) and all(len(part) == 1 for part in parts)
+    assert set(trained["test_before"]) == set(trained["test_after"]) >= {"dice"}
+    assert (
+        "on 1 test cases" in trained["test_verdict"]
+        and "too few test cases for a verdict" in trained["test_verdict"]
+    )
+
+    assert main(["compare", "--workspace", str(workspace), "--model", TINY_MODEL, "--json"]) == 0
+    compared = json.loads(capsys.readouterr().out)
+    assert compared["case_set"] == "test" and compared["scored_cases"] == recorded
+    assert compared["old"]["value"] == trained["test_before"]["dice"]
+    assert compared["new"]["value"] == trained["test_after"]["dice"]
+    assert compared["verdict"] == "too few cases" and compared["difference"]["low"] is None
+
+    assert main(["workspace", "test-cases", str(workspace)]) == 0
+    assert capsys.readouterr().out.strip() == f"test cases for labels (1): {recorded[0]}"
 
 
 def test_train_tells_each_epoch_on_stderr_and_keeps_stdout_for_the_result(
@@ -79,9 +114,13 @@ def test_train_prints_the_detector_metric_by_name(tmp_path: Path, capsys: pytest
 
     assert main(train + ["--device", "cpu"]) == 0
     printed = capsys.readouterr().out
+    first, second = printed.splitlines()
     assert re.fullmatch(
-        r"new version 1\.0\.0\+ft1: validation F1 \d\.\d{3} -> \d\.\d{3} after 1 epochs .*\n", printed
+        r"new version 1\.0\.0\+ft1 after 1 epochs in \d+ s \(completed\); validation F1 \d\.\d{3} -> "
+        r"\d\.\d{3} \(these cases chose the checkpoint\)",
+        first,
     )
+    assert second == NO_TEST  # 2 cases: too few to set a test case aside
 
 
 def test_the_medview_command_trains_for_a_time_budget(workspace: Path):

@@ -83,7 +83,7 @@ def test_a_demo_ct_alone_is_not_compared_with_itself_until_a_model_runs(qtbot, c
     click(qtbot, panel._evaluate_button)
     assert panel._status.text() == "net 1 against ground truth"
     header, *rows = panel.table_rows()
-    dice = {row[0]: row[header.index("dice")] for row in rows}
+    dice = {row[0]: row[header.index("Dice")] for row in rows}
     assert set(dice) == {label.name for label in truth.labels if label.value in truth.present_values()}
     assert all(float(value) < 1 for value in dice.values())  # moved by two voxels: no perfect overlap
 

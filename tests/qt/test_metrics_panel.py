@@ -58,8 +58,8 @@ def test_table_shows_expected_dice(viewer_and_panel):
     _, panel = viewer_and_panel
     panel.evaluate()
     # slices 2..5: each 50 overlap of 100 + 100; slices 6..9 missed: 200 overlap, 1200 voxels in all
-    assert column(panel, "dice") == {"liver": f"{2 * 200 / 1200:.4g}"}
-    assert column(panel, "volume_ml_truth") == {"liver": f"{800 * 2.5 * 0.8 * 0.8 / 1000:.4g}"}
+    assert column(panel, "Dice") == {"liver": f"{2 * 200 / 1200:.4g}"}
+    assert column(panel, "true volume (mL)") == {"liver": f"{800 * 2.5 * 0.8 * 0.8 / 1000:.4g}"}
 
 
 def test_clicking_the_slice_plot_moves_the_viewer(qtbot, viewer_and_panel):
@@ -77,16 +77,16 @@ def test_clicking_the_slice_plot_moves_the_viewer(qtbot, viewer_and_panel):
 def test_editing_the_truth_updates_the_table(qtbot, viewer_and_panel):
     viewer, panel = viewer_and_panel
     panel.evaluate()
-    before = column(panel, "dice")["liver"]
+    before = column(panel, "Dice")["liver"]
     truth_layer = viewer.layers["truth"]
     truth_layer.brush_size = 3
     truth_layer.paint((3, 10, 17), 1)  # a brush stroke where only the prediction had the liver
     painted = np.asarray(truth_layer.data)
     expected = compute_dice(np.asarray(viewer.layers["prediction"].data) == 1, painted == 1)
-    qtbot.waitUntil(lambda: column(panel, "dice")["liver"] != before, timeout=3000)
-    assert column(panel, "dice") == {"liver": f"{expected:.4g}"}
+    qtbot.waitUntil(lambda: column(panel, "Dice")["liver"] != before, timeout=3000)
+    assert column(panel, "Dice") == {"liver": f"{expected:.4g}"}
     truth_layer.data = np.asarray(viewer.layers["prediction"].data).copy()  # replacing the data also counts
-    qtbot.waitUntil(lambda: column(panel, "dice") == {"liver": "1"}, timeout=3000)
+    qtbot.waitUntil(lambda: column(panel, "Dice") == {"liver": "1"}, timeout=3000)
 
 
 def test_errors_overlay_and_csv_export(tmp_path, viewer_and_panel):
@@ -117,7 +117,7 @@ def test_two_predictions_side_by_side(viewer_and_panel):
         ]
         for r in range(panel.comparison_table.rowCount())
     }
-    assert rows["liver dice"] == [f"{1 / 3:.4g}", "1", f"{2 / 3:.4g}"]
+    assert rows["liver Dice"] == [f"{1 / 3:.4g}", "1", f"{2 / 3:.4g}"]
 
 
 def test_large_volume_is_scored_in_a_worker(qtbot, viewer_and_panel, monkeypatch):
@@ -128,7 +128,7 @@ def test_large_volume_is_scored_in_a_worker(qtbot, viewer_and_panel, monkeypatch
     with qtbot.waitSignal(panel.task_bar.finished, timeout=10000) as outcome:
         pass
     assert outcome.args == ["done"]
-    assert column(panel, "dice") == {"liver": f"{1 / 3:.4g}"}
+    assert column(panel, "Dice") == {"liver": f"{1 / 3:.4g}"}
 
 
 def test_box_layers(qtbot):
@@ -144,8 +144,8 @@ def test_box_layers(qtbot):
     panel.choose("predicted boxes", "true boxes")
     panel.evaluate()
     values = dict(panel.table_rows()[1:])
-    assert values["ap 1"] == f"{51 / 101:.4g}"
-    assert values["precision"] == "0.5" and values["recall"] == "0.5"
+    assert values["AP at IoU 0.3, nodule"] == f"{51 / 101:.4g}"
+    assert values["precision at IoU 0.3"] == "0.5" and values["recall at IoU 0.3"] == "0.5"
 
 
 def test_workspace_cases_worst_first_with_summary(qtbot, tmp_path):
@@ -194,6 +194,8 @@ def test_class_json_shows_scores_curves_and_confusion(qtbot, viewer_and_panel, t
     values = {row[0]: row[1] for row in panel.table_rows()[1:]}
     assert values["auc"] == "0.75" and values["accuracy"] == "0.5"
     assert [line.get_label() for line in panel.slice_plot.axes.lines] == ["abnormal ROC", "abnormal PR"]
+    assert [text.get_text() for text in panel.summary_plot.axes.texts] == ["50%", "50%", "50%", "50%"]
+    panel.results.normalised.setChecked(False)  # counts: one case in each cell
     assert [text.get_text() for text in panel.summary_plot.axes.texts] == ["1", "1", "1", "1"]
     rows = list(csv.DictReader(panel.export_csv(tmp_path / "classes.csv").read_text().splitlines()))
     assert float(rows[0]["auc value"]) == pytest.approx(0.75)

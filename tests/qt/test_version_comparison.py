@@ -1,7 +1,8 @@
 """Old version against new in the metrics panel: the widget alone, and the whole loop from the window.
 
 The end-to-end test is the issue's "done when": press Train in the training panel, and the metrics
-panel shows the new version against its base on the run's validation cases.
+panel shows the new version against its base on the workspace's test cases. With fewer cases than a
+paired bootstrap interval needs, the view draws no interval and says there is no verdict.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "training"))
 from training_fixtures import TINY_MODEL, make_fine_tuned_version, make_plugin_folder, make_workspace  # noqa: E402
 
+from medview.metrics.paired import MIN_CASES_FOR_INTERVAL, compare_paired  # noqa: E402
 from medview.models.registry import PLUGIN_PATH_ENV  # noqa: E402
 from medview.training import versions  # noqa: E402
-from medview.training.compare import compare_versions  # noqa: E402
+from medview.training.compare import VALIDATION_CAVEAT, VersionComparison, compare_versions  # noqa: E402
 from medview.workspace import Workspace  # noqa: E402
 
 pytestmark = pytest.mark.gui
@@ -30,7 +32,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return make_workspace(tmp_path / "workspace")
 
 
-def test_compare_button_shows_each_validation_case_and_the_verdict(qtbot, workspace: Path, tmp_path: Path):
+def test_a_version_made_before_test_cases_is_compared_on_its_validation_cases_and_says_so(
+    qtbot, workspace: Path, tmp_path: Path
+):
     from medview.qt.widgets.task_bar import TaskBar
     from medview.qt.widgets.version_comparison import VersionComparisonView
 
@@ -44,6 +48,7 @@ def test_compare_button_shows_each_validation_case_and_the_verdict(qtbot, worksp
     qtbot.addWidget(view)
     view.set_workspace(workspace)
     assert view.versions.currentText() == f"{TINY_MODEL} 0.1.0+ft1" and view.compare_button.isEnabled()
+    assert "on the workspace's test cases" in view.compare_button.toolTip()
 
     from qtpy.QtCore import Qt
 
@@ -55,9 +60,12 @@ def test_compare_button_shows_each_validation_case_and_the_verdict(qtbot, worksp
         [c.case, f"{c.old:.4f}", f"{c.new:.4f}", f"{c.difference:+.4f}"] for c in expected.overall.cases
     ]
     assert [row[0] for row in view.rows()] == held_out
-    assert expected.overall.describe() in view.summary.text()
+    assert view.header.text() == f"{TINY_MODEL} 0.1.0 → 0.1.0+ft1 on 2 validation cases"
+    assert view.summary.text().startswith("too few validation cases for a verdict (2 scored;")
+    assert view.summary.text().endswith(VALIDATION_CAVEAT)
+    assert view.summary.toolTip() == expected.describe()
     assert view.table.horizontalHeaderItem(2).text() == "dice 0.1.0+ft1"
-    assert len(view.plot.axes.get_lines()) == len(held_out) + 1  # one per case and the mean
+    assert len(view.plot.axes.patches) == len(held_out)  # one bar per case, no interval
 
 
 def test_training_from_the_window_ends_with_the_comparison_in_the_metrics_panel(qtbot, workspace: Path):
@@ -79,13 +87,108 @@ def test_training_from_the_window_ends_with_the_comparison_in_the_metrics_panel(
 
     result = metrics.versions.result
     card = versions.find_version(workspace, TINY_MODEL, "0.1.0+ft1").card
-    assert (result.old_version, result.new_version) == ("0.1.0", "0.1.0+ft1")
-    assert [case.case for case in result.overall.cases] == list(card["data"]["validation"])
-    # the validation Dice the run recorded is the one the comparison measures through the plugin
-    assert result.overall.new.value == pytest.approx(card["metrics_after"]["dice"], abs=0.02)
-    assert metrics.versions.summary.text().startswith(f"{TINY_MODEL} 0.1.0 → 0.1.0+ft1: dice")
+    assert (result.old_version, result.new_version, result.case_set) == ("0.1.0", "0.1.0+ft1", "test")
+    assert [case.case for case in result.overall.cases] == card["test_cases"] == list(card["data"]["test"])
+    # the test Dice the run recorded is the one the comparison measures through the plugin
+    assert result.overall.new.value == pytest.approx(card["test_after"]["dice"], abs=1e-6)
+    count = len(card["test_cases"])
+    assert metrics.versions.header.text() == (
+        f"{TINY_MODEL} 0.1.0 → 0.1.0+ft1 on {count} test case{'' if count == 1 else 's'}"
+    )
+    assert metrics.versions.summary.text().startswith("too few test cases for a verdict")
     assert not metrics.visibleRegion().isEmpty()  # the metrics tab was raised to show it
     window.close()
+
+
+def test_few_test_cases_get_no_interval_only_their_differences_and_a_worse_class_is_flagged(qtbot):
+    from medview.qt.widgets.version_comparison import BETTER, WORSE
+
+    view = _view(qtbot)
+    cases = ["a", "b", "c"]
+    overall = compare_paired(cases, [0.80, 0.82, 0.84], [0.812, 0.816, 0.86], "dice")
+    liver = compare_paired(cases, [0.90, 0.91, 0.92], [0.93, 0.92, 0.95], "dice_liver")
+    spleen = compare_paired(cases, [0.70, 0.73, 0.76], [0.69, 0.71, 0.75], "dice_spleen")
+    result = VersionComparison(
+        "ct-unet3d", "1.0.0", "1.0.0+ft1", overall, {"liver": liver, "spleen": spleen}, case_set="test"
+    )
+    assert result.worse_classes == ["spleen"] and not overall.has_interval
+
+    view.show_result(result)
+
+    assert view.header.text() == "ct-unet3d 1.0.0 → 1.0.0+ft1 on 3 test cases"
+    assert view.summary.text().splitlines() == [
+        f"too few test cases for a verdict (3 scored; a paired bootstrap interval needs at least "
+        f"{MIN_CASES_FOR_INTERVAL}): dice 0.8200 → 0.8293, mean difference +0.0093; "
+        "better on 2 of 3 test cases",
+        "per-case differences: +0.0120, -0.0040, +0.0200",
+        "spleen: worse beyond its noise (-0.0133)",
+    ]
+    axes = view.plot.axes
+    assert axes.get_title() == "too few test cases for a verdict: no interval"
+    assert axes.get_legend() is None  # no interval, no mean line to name
+    assert [_hex(bar.get_facecolor()) for bar in axes.patches] == [BETTER, WORSE, BETTER]
+    assert [bar.get_height() for bar in axes.patches] == pytest.approx([0.012, -0.004, 0.02])
+    assert [label.get_text() for label in axes.get_xticklabels()] == cases
+    assert view.class_table.isVisibleTo(view)
+    headers = [view.class_table.horizontalHeaderItem(c).text() for c in range(5)]
+    assert headers == ["class", "1.0.0", "1.0.0+ft1", "difference", "flag"]
+    assert view.class_rows() == [
+        ["liver", "0.9100", "0.9333", "+0.0233", "too few cases"],
+        ["spleen", "0.7300", "0.7167", "-0.0133", "worse beyond its noise"],
+    ]
+    assert {view.class_table.item(1, c).foreground().color().name() for c in range(5)} == {WORSE}
+    assert view.class_table.item(1, 0).font().bold() and not view.class_table.item(0, 0).font().bold()
+    assert view.class_table.item(0, 0).foreground().color().name() != WORSE
+
+
+def test_enough_test_cases_get_the_interval_drawn_and_its_method_named(qtbot):
+    view = _view(qtbot)
+    count = MIN_CASES_FOR_INTERVAL + 2
+    cases = [f"case{i}" for i in range(count)]
+    old = [0.70 + 0.01 * i for i in range(count)]
+    new = [value + 0.03 + (0.005 if i % 2 else -0.005) for i, value in enumerate(old)]
+    overall = compare_paired(cases, old, new, "dice")
+    result = VersionComparison("ct-unet3d", "1.0.0", "1.0.0+ft1", overall, case_set="test")
+    assert overall.has_interval and overall.verdict == "better"
+
+    view.show_result(result)
+
+    d = overall.difference
+    assert view.header.text() == f"ct-unet3d 1.0.0 → 1.0.0+ft1 on {count} test cases"
+    assert view.summary.text().splitlines() == [
+        f"better: dice {overall.old.value:.4f} → {overall.new.value:.4f}, mean difference {d.value:+.4f}, "
+        f"95% interval {d.low:+.4f} to {d.high:+.4f}; better on {count} of {count} test cases",
+        f"interval: {overall.method}",
+    ]
+    assert "paired bootstrap" in overall.method and "resamples" in overall.method
+    axes = view.plot.axes
+    assert axes.get_title() == f"better: new minus old on {count} test cases"
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == [
+        f"95% interval ({overall.method})",
+        f"mean difference {d.value:+.4f}",
+        "per-case difference",
+    ]
+    interval = [patch for patch in axes.patches if patch.get_label().startswith("95% interval")]
+    (band,) = interval
+    ys = band.get_path().transformed(band.get_patch_transform()).vertices[:, 1]
+    assert (ys.min(), ys.max()) == pytest.approx((d.low, d.high))
+    assert not view.class_table.isVisibleTo(view)  # one score per case: no classes to list
+
+
+def _view(qtbot):
+    from medview.qt.widgets.task_bar import TaskBar
+    from medview.qt.widgets.version_comparison import VersionComparisonView
+
+    view = VersionComparisonView(TaskBar())
+    qtbot.addWidget(view)
+    view.show()
+    return view
+
+
+def _hex(rgba) -> str:
+    from matplotlib.colors import to_hex
+
+    return to_hex(rgba)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from medview.io import open_scan
 from medview.models.registry import Registry
 from medview.training import versions
 from medview.training.compare import compare_versions
-from medview.training.runner import version_plugin
+from medview.training.versions import version_plugin
 from medview.workspace import Workspace
 
 
@@ -74,9 +74,9 @@ def test_default_cases_are_the_validation_cases_of_the_run(plugin_folder: Path, 
     assert [case.case for case in result.overall.cases] == [held_out]
 
 
-def test_a_version_without_validation_cases_asks_for_them(plugin_folder: Path, workspace_dir: Path):
+def test_a_version_without_test_or_validation_cases_asks_for_them(plugin_folder: Path, workspace_dir: Path):
     make_fine_tuned_version(workspace_dir, plugin_folder)
-    with pytest.raises(InputError, match="records no validation cases"):
+    with pytest.raises(InputError, match="records no test or validation cases"):
         compare_versions(workspace_dir, TINY_MODEL, registry=Registry.discover([plugin_folder]))
 
 
@@ -116,7 +116,10 @@ def test_classifier_versions_are_compared_by_whether_each_case_is_classified_rig
 
     result = compare_versions(workspace, "patch-classifier")
 
-    assert result.overall.metric == "accuracy" and result.overall.scored == 3
+    with Workspace.open(workspace) as opened:
+        test_cases = opened.test_cases("class")
+    assert result.case_set == "test" and result.case_ids == test_cases and len(test_cases) == 2
+    assert result.overall.metric == "accuracy" and result.overall.scored == 2
     registry = Registry.discover()
     base = registry.get("patch-classifier")
     tuned = version_plugin(base, versions.find_version(workspace, "patch-classifier", "1.0.0+ft1"))

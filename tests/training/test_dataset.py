@@ -16,7 +16,6 @@ from medview.training.objectives.segmentation import (
     augmentation,
     case_from_annotation,
     training_dataset,
-    validation_dataset,
 )
 
 RANGE = Normalisation("range", 0.0, 100.0)
@@ -77,13 +76,6 @@ def test_patches_oversample_the_foreground(positive: float, least: float, most: 
     with_foreground = np.mean([bool(patch["label"].any()) for patch in patches])
     assert least <= with_foreground <= most
     assert tuple(patches[0]["image"].shape) == (1, 8, 16, 16) and float(patches[0]["image"].max()) <= 1.0
-
-
-def test_validation_cases_are_scaled_and_padded_to_a_patch():
-    item = validation_dataset([cube_case(shape=(12, 40, 40))], (16, 16, 16), RANGE, None)[0]
-
-    assert tuple(item["image"].shape) == (1, 16, 40, 40) and tuple(item["label"].shape) == (1, 16, 40, 40)
-    assert float(item["image"].min()) == 0.0 and float(item["image"].max()) == 1.0
 
 
 def test_histology_is_augmented_with_elastic_deformation_and_keeps_label_values():

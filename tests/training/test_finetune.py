@@ -15,7 +15,8 @@ from medview.models.weights import load_weights
 from medview.training import versions
 from medview.training.config import TrainingConfig
 from medview.training.loop import CHECKPOINT
-from medview.training.runner import annotated_cases, train_in_workspace, version_plugin
+from medview.training.runner import annotated_cases, train_in_workspace
+from medview.training.versions import version_plugin
 from medview.workspace import Workspace
 
 
@@ -35,8 +36,12 @@ def test_fine_tune_lowers_the_loss_and_publishes_a_new_version(plugin_folder: Pa
     card = version.card
     assert card["base_version"] == "0.1.0" and card["metrics_after"] == outcome.result.metrics_after
     digests = {case.name: case.digest() for case in annotated_cases(workspace_dir, _plugin(plugin_folder))}
-    assert card["data"]["training"] | card["data"]["validation"] == digests
-    assert not set(card["data"]["training"]) & set(card["data"]["validation"])
+    data = card["data"]
+    assert data["training"] | data["validation"] | data["test"] == digests
+    assert len(data["training"]) + len(data["validation"]) + len(data["test"]) == len(digests) == 3
+    with Workspace.open(workspace_dir) as workspace:
+        assert workspace.test_cases("labels") == list(data["test"]) == card["test_cases"]
+    assert card["test_after"] == outcome.test.scores("new") and card["test"]["case_set"] == "test"
     lines = (outcome.run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
     with Workspace.open(workspace_dir) as workspace:

@@ -32,7 +32,8 @@ from medview.training.objectives import (
     objective_for,
 )
 from medview.training.objectives.detection import crop_weights
-from medview.training.runner import annotated_cases, train_in_workspace, trainable_model, version_plugin
+from medview.training.runner import annotated_cases, train_in_workspace, trainable_model
+from medview.training.versions import version_plugin
 from medview.workspace import Workspace
 
 
@@ -50,7 +51,9 @@ def test_the_nodule_detector_fine_tunes_on_boxes_and_its_version_finds_nodules(t
     assert result.history[-1].val_score == result.history[-1].metrics["f1"]
     (version,) = versions.list_versions(workspace, "nodule-detector")
     assert version.card["metric"] == "f1" and version.card["metrics_after"] == result.metrics_after
-    assert len(version.card["data"]["training"]) == 3 and len(version.card["data"]["validation"]) == 1
+    data = version.card["data"]
+    assert (len(data["training"]), len(data["validation"]), len(data["test"])) == (2, 1, 1)
+    assert version.card["test_cases"] == list(data["test"]) == outcome.test.case_ids
 
     detector = version_plugin(Registry.discover().get("nodule-detector"), version)
     with Workspace.open(workspace) as opened:
@@ -147,46 +150,6 @@ def test_every_detection_patch_holds_a_box_centre_when_all_are_positive(tmp_path
     for patch in [sample for index in range(len(dataset)) for sample in dataset[index]]:
         assert tuple(patch["image"].shape) == (1, 128, 128) and tuple(patch["target"].shape) == (3, 128, 128)
         assert float(patch["target"][0].max()) == 1.0  # a centre peak, flipped along with the image
-
-
-@pytest.mark.parametrize(
-    ("rows", "expected"),
-    [
-        # 3 hits of 5 boxes found and of 4 true boxes: F1 = 2 * 0.6 * 0.75 / 1.35
-        (
-            [{"tp": 2, "fp": 2, "fn": 0}, {"tp": 1, "fp": 0, "fn": 1}],
-            {"f1": 2 / 3, "precision": 0.6, "recall": 0.75},
-        ),
-        ([{"tp": 0, "fp": 0, "fn": 0}], {"f1": 1.0, "precision": 1.0, "recall": 1.0}),
-        ([{"tp": 0, "fp": 3, "fn": 0}], {"f1": 0.0, "precision": 0.0, "recall": 0.0}),
-    ],
-)
-def test_detection_scores_sum_over_images(rows, expected):
-    objective = DetectionObjective(
-        lambda boxes, shape: None, lambda output, target: None, lambda output: None
-    )
-    assert objective.summarise(rows) == pytest.approx(expected)
-
-
-def test_classification_and_segmentation_scores_of_hand_made_rows():
-    classification = ClassificationObjective().summarise(
-        [
-            {"correct": 1.0, "truth": 1.0, "score": 0.9},
-            {"correct": 0.0, "truth": 0.0, "score": 0.6},
-            {"correct": 1.0, "truth": 0.0, "score": 0.1},
-            {"correct": 1.0, "truth": 1.0, "score": 0.7},
-        ]
-    )
-    assert classification == pytest.approx({"accuracy": 0.75, "roc_auc": 1.0})
-    one_class = ClassificationObjective().summarise([{"correct": 1.0, "truth": 1.0, "score": 0.9}])
-    assert one_class == {"accuracy": 1.0}
-
-    nan = float("nan")
-    segmentation = SegmentationObjective().summarise(
-        [{"dice_liver": 0.8, "dice_lesion": nan}, {"dice_liver": 0.6, "dice_lesion": 0.5}]
-    )
-    assert segmentation == pytest.approx({"dice": 0.6, "dice_liver": 0.7, "dice_lesion": 0.5})
-    assert list(segmentation) == ["dice", "dice_liver", "dice_lesion"]
 
 
 class _BoxesOnly(NetworkPlugin):

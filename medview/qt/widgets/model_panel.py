@@ -49,8 +49,7 @@ from medview.models.torchscript import TorchScriptPlugin
 from medview.qt.bridge import add_boxes, add_label_map, geometry_kwargs, scan_from_layer
 from medview.qt.widgets.annotation_panel import CASE_KEY
 from medview.qt.widgets.task_bar import TaskBar
-from medview.training.runner import version_plugin
-from medview.training.versions import ModelVersion, list_versions
+from medview.training.versions import ModelVersion, list_versions, version_plugin
 
 _SALIENCY_OPACITY = 0.45
 RUN, ASSUME, CANCEL = "run", "assume", "cancel"

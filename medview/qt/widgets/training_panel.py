@@ -8,7 +8,12 @@ cases still in progress, which train on their annotated slices only.
 Training runs as a subprocess (``python -m medview.training --progress-json``) started with
 ``QProcess``; the panel reads its JSON lines to move the progress bar, show the time left and plot the
 loss and validation metric per epoch. Stop sends SIGTERM: the run stops at its next step, keeps its
-checkpoint (Resume continues it) and publishes nothing, so earlier model versions stay usable.
+checkpoint (Resume continues it) and publishes nothing, so earlier model versions stay usable. The
+curves are read back from the run folder when a run resumes or the panel opens on a workspace whose
+last run stopped or finished (:mod:`medview.training.run_history`), so nothing vanishes.
+
+The workspace's test cases are never trained on and never choose the checkpoint; the finished run's
+summary leads with their scores, and the validation scores (which chose the checkpoint) come second.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from matplotlib.lines import Line2D
 from napari.components import ViewerModel
 from qtpy.QtCore import QProcess, Qt, Signal
 from qtpy.QtWidgets import (
@@ -43,15 +47,25 @@ from qtpy.QtWidgets import (
 from medview.core.errors import MedviewError
 from medview.models.registry import Registry
 from medview.qt.widgets.annotation_panel import CASE_KEY
-from medview.qt.widgets.plot_canvas import PlotCanvas
+from medview.qt.widgets.training_curves import TrainingCurves
+from medview.qt.widgets.training_report import (
+    TEST_MEANING,
+    card_event,
+    finished_summary,
+    validation_summary,
+)
 from medview.training import versions
 from medview.training.command import metric_title
 from medview.training.config import TrainingConfig
 from medview.training.objectives import Objective, objective_for
+from medview.training.run_history import RunRecord, last_run, read_epochs, read_run
+from medview.workspace import Workspace
 
 _PROGRESS_STEPS = 1000
 _STOP_WAIT_MS = 15_000
 """How long closing waits for a stopped run to finish its step and exit."""
+_PLAIN_TEXT = Qt.ItemDataRole.UserRole + 1
+"""A case item's text without the marks of the role it plays (validation, test)."""
 
 
 class TrainingPanel(QWidget):
@@ -71,14 +85,17 @@ class TrainingPanel(QWidget):
         self._buffer = b""
         self._run_dir: str | None = None
         self.history: list[dict] = []
+        """The run's epoch events, oldest first, one per epoch (those recorded before a Stop too)."""
         self.baseline: float | None = None  # the starting model's validation score
+        self._validation_ids: list[str] = []  # the cases the shown run holds out to choose its checkpoint
+        self._test_ids: list[str] | None = None  # the workspace's test cases; None: none set aside yet
         self.before_start: Callable[[], bool] | None = None
         """Asked by :meth:`start` first; True means it has deferred the start and will call it again
         (the main window saves the open case's unsaved annotation this way, so it trains too)."""
 
         self._workspace = QLineEdit()
         self._workspace.setPlaceholderText("workspace folder")
-        self._workspace.editingFinished.connect(self.refresh_cases)
+        self._workspace.editingFinished.connect(self._workspace_edited)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._choose_workspace)
         self._model = QComboBox()
@@ -93,8 +110,13 @@ class TrainingPanel(QWidget):
         self._cases = QListWidget()
         self._cases.setToolTip(
             "Annotated cases; ticked ones are split by case into training and validation "
-            "(cases in progress only train, on their annotated slices)"
+            "(cases in progress only train, on their annotated slices). Test cases judge the result: "
+            f"{TEST_MEANING}"
         )
+        self._test_cases = QLabel("")
+        self._test_cases.setWordWrap(True)
+        self._test_cases.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._test_cases.setToolTip(f"The workspace's test cases: {TEST_MEANING}")
         self._from_scratch = QCheckBox("Start from random weights (train from scratch)")
         self._learning_rate = QDoubleSpinBox()
         self._learning_rate.setDecimals(5)
@@ -105,9 +127,12 @@ class TrainingPanel(QWidget):
         )
         self._validation = QSpinBox()
         self._validation.setRange(5, 50)
-        self._validation.setSuffix(" % of done cases")
+        self._validation.setSuffix(" % of the non-test cases")
         self._validation.setValue(round(100 * TrainingConfig.validation_fraction))
-        self._validation.setToolTip("Whole cases held out to validate on (at least one); never trained on")
+        self._validation.setToolTip(
+            "Whole cases held out to validate on (at least one), drawn after the test cases are set "
+            "aside; never trained on, but they choose the checkpoint"
+        )
         self._budget = QSpinBox()
         self._budget.setRange(1, 10_000)
         self._budget.setValue(10)
@@ -126,14 +151,11 @@ class TrainingPanel(QWidget):
         self._status = QLabel("Choose a workspace with annotated cases")
         self._status.setWordWrap(True)
         self._status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # fixed margins: a constrained layout is solved at every redraw, once per epoch, on the GUI thread
-        self._loss_plot = PlotCanvas(self, layout=None)
-        self._dice_plot = PlotCanvas(self, layout=None)
-        self._loss_line = _curve(self._loss_plot, "training loss")
-        self._score_line = _curve(self._dice_plot, "validation score")
-        self._baseline_line = self._dice_plot.axes.axhline(
-            0.0, color="grey", linestyle="--", linewidth=1, label="before", visible=False
-        )
+        self._validation_note = QLabel("")  # secondary: validation chose the checkpoint, so it flatters
+        self._validation_note.setWordWrap(True)
+        self._validation_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._validation_note.setStyleSheet("color: grey")
+        self.curves = TrainingCurves(self)
         self._versions = QLabel("")
         self._versions.setWordWrap(True)
         self._layout(browse)
@@ -152,6 +174,19 @@ class TrainingPanel(QWidget):
         return self._versions.text()
 
     @property
+    def test_cases_text(self) -> str:
+        return self._test_cases.text()
+
+    @property
+    def validation_text(self) -> str:
+        """The secondary line of a finished run: its validation scores, which chose the checkpoint."""
+        return self._validation_note.text()
+
+    def case_texts(self) -> list[str]:
+        """The case list's lines top to bottom, with their marks (validation, test)."""
+        return [self._cases.item(row).text() for row in range(self._cases.count())]
+
+    @property
     def workspace(self) -> Path | None:
         """The workspace folder runs train in, if one is chosen."""
         directory = self._workspace.text().strip()
@@ -162,9 +197,11 @@ class TrainingPanel(QWidget):
         return self._process is not None
 
     def set_workspace(self, directory: str | Path) -> None:
-        """Train in the workspace at ``directory``; lists its annotated cases."""
+        """Train in the workspace at ``directory``; lists its annotated cases and shows the chosen model's
+        last run there (its curves; Resume when it stopped)."""
         self._workspace.setText(str(directory))
         self.refresh_cases()
+        self._show_last_run()
 
     def set_budget(self, amount: int, unit: str = "epochs") -> None:
         self._budget.setValue(amount)
@@ -189,22 +226,30 @@ class TrainingPanel(QWidget):
         except Exception as error:  # noqa: BLE001 - any failure to read is shown, never raised
             self._status.setText(str(error))
             return
+        self._show_test_cases(_recorded_test_cases(directory, objective))
         for choice in choices:
             item = QListWidgetItem(f"{choice.name} ({choice.detail})")
             item.setData(Qt.ItemDataRole.UserRole, choice.case_id)
+            item.setData(_PLAIN_TEXT, item.text())
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             checked = choice.case_id not in unticked
             item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             self._cases.addItem(item)
+        self._mark_cases()
         self._status.setText(f"{len(choices)} annotated cases")
         self._show_versions()
 
     def _model_changed(self) -> None:
-        """Offer the chosen model's cases and its objective's learning rate."""
+        """Offer the chosen model's cases, its objective's learning rate and its last run."""
         objective = self._objectives.get(self._model.currentData())
         if objective is not None:
             self._learning_rate.setValue(objective.learning_rate)
         self.refresh_cases()
+        self._show_last_run()
+
+    def _workspace_edited(self) -> None:
+        self.refresh_cases()
+        self._show_last_run()
 
     # actions
 
@@ -247,15 +292,20 @@ class TrainingPanel(QWidget):
         super().closeEvent(event)
 
     def resume(self) -> None:
-        """Continue the last stopped run from its checkpoint."""
+        """Continue the last stopped run from its checkpoint; its curves so far stay, new epochs follow."""
         if self._run_dir is not None:
-            self._launch(["--resume", self._run_dir])
+            self._launch(["--resume", self._run_dir], read_epochs(self._run_dir))
 
     # the subprocess
 
-    def _launch(self, arguments: list[str]) -> None:
-        self.history = []
-        self.baseline = None
+    def _launch(self, arguments: list[str], history: list[dict] | None = None) -> None:
+        """Run training with ``arguments``; ``history`` is what a resumed run recorded before."""
+        self.history = list(history or [])
+        if not self.history:  # a new run: where the model starts and which cases validate are not known yet
+            self.baseline = None
+            self._validation_ids = []
+            self._mark_cases()
+        self._validation_note.setText("")
         self._plot()
         self._buffer = b""
         process = QProcess(self)
@@ -282,6 +332,7 @@ class TrainingPanel(QWidget):
         kind = event["event"]
         if kind == "start":
             self._run_dir = event["run"]
+            self._show_run_cases(read_run(self._workspace.text().strip(), self._run_dir))
         elif kind == "baseline":
             self.baseline = event["metrics"][event["metric"]]
             self._plot()
@@ -289,8 +340,8 @@ class TrainingPanel(QWidget):
             self._bar.setValue(int(event["fraction"] * _PROGRESS_STEPS))
             if not self.history:
                 self._status.setText(event["message"])
-        elif kind == "epoch":
-            self.history.append(event)
+        elif kind == "epoch":  # a resumed run redoes an epoch that ended with no checkpoint
+            self.history = [done for done in self.history if done["epoch"] < event["epoch"]] + [event]
             self._status.setText(
                 f"Epoch {event['epoch']}: loss {event['loss']:.3f}, "
                 f"validation {metric_title(event['metric'])} {event['val_score']:.3f}; "
@@ -299,14 +350,11 @@ class TrainingPanel(QWidget):
             self._plot()
         elif kind == "done":
             self._bar.setValue(_PROGRESS_STEPS)
-            metric = event["metric"]
-            self._status.setText(
-                f"New version {event['version']}: validation {metric_title(metric)} "
-                f"{event['metrics_before'][metric]:.3f} → {event['metrics_after'][metric]:.3f} "
-                f"({event['epochs']} epochs, {event['stop_reason']})"
-            )
+            self._status.setText(f"New version {event['version']}: {finished_summary(event)}")
+            self._validation_note.setText(validation_summary(event))
             self._run_dir = None
-            self._mark_validation_cases(event["validation_cases"])
+            self._validation_ids = list(event["validation_cases"])
+            self._show_test_cases(event.get("test_cases") or [])
             self._show_versions()
             self.version_published.emit(self._model.currentData(), event["version"])
         elif kind == "cancelled":
@@ -329,22 +377,51 @@ class TrainingPanel(QWidget):
     # display
 
     def _plot(self) -> None:
-        """Move the two curves to the history so far: new data on lines drawn once, because a plot
-        rebuilt from scratch every epoch costs the GUI thread several times as long."""
-        epochs = [event["epoch"] for event in self.history]
-        metric = self.history[-1]["metric"] if self.history else "score"
-        self._dice_plot.axes.set_title(f"validation {metric_title(metric)}", fontsize=9)
-        self._baseline_line.set_visible(self.baseline is not None)
-        if self.baseline is not None:  # dashed: where the model started, so a gain is seen at once
-            self._baseline_line.set_ydata([self.baseline, self.baseline])
-        for canvas, line, key in (
-            (self._loss_plot, self._loss_line, "loss"),
-            (self._dice_plot, self._score_line, "val_score"),
-        ):
-            line.set_data(epochs, [event[key] for event in self.history])
-            canvas.axes.relim(visible_only=True)
-            canvas.axes.autoscale_view()
-            canvas.draw_idle()
+        self.curves.show_history(self.history, self.baseline)
+
+    def _show_last_run(self) -> None:
+        """Show the chosen model's last run in this workspace: its curves, the cases it held out, and
+        Resume when it stopped with a checkpoint. Nothing changes while a run of this panel is going."""
+        directory, model = self._workspace.text().strip(), self._model.currentData()
+        if self.running:
+            return
+        run = last_run(directory, model) if directory and model else None
+        self.history = run.epochs if run is not None else []
+        self.baseline = run.baseline if run is not None else None
+        self._run_dir = str(run.folder) if run is not None and run.resumable else None
+        self._validation_ids = []
+        self._validation_note.setText("")
+        if run is not None:
+            self._show_run_cases(run)
+        if run is not None and run.resumable:
+            self._status.setText(
+                f"The last run stopped after {len(run.epochs)} epochs and published nothing; "
+                "Resume continues it."
+            )
+        elif run is not None and run.version is not None:
+            event = card_event(versions.find_version(directory, model, run.version).card)
+            self._status.setText(f"Last run made version {run.version}: {finished_summary(event)}")
+            self._validation_note.setText(validation_summary(event))
+        self._plot()
+        self._set_running(False)
+
+    def _show_run_cases(self, run: RunRecord) -> None:
+        """Mark the cases ``run`` holds out, and its test cases, as its folder records them."""
+        self._validation_ids = run.validation_cases
+        if run.test_cases:
+            self._show_test_cases(run.test_cases)
+        self._mark_cases()
+
+    def _show_test_cases(self, case_ids: list[str] | None) -> None:
+        """Name the workspace's test cases on their read-only line and mark them in the case list."""
+        self._test_ids = case_ids
+        if case_ids is None:
+            self._test_cases.setText("Test cases: none set aside yet")
+        elif not case_ids:
+            self._test_cases.setText("Test cases: none (results are validation only)")
+        else:
+            self._test_cases.setText(f"Test cases: {', '.join(case_ids)} ({TEST_MEANING})")
+        self._mark_cases()
 
     def _show_versions(self) -> None:
         directory, model = self._workspace.text().strip(), self._model.currentData()
@@ -352,12 +429,16 @@ class TrainingPanel(QWidget):
         names = ", ".join(version.version for version in published) or "none yet"
         self._versions.setText(f"Fine-tuned versions: {names}")
 
-    def _mark_validation_cases(self, case_ids: list[str]) -> None:
-        """Tag the cases the run held out, so the user sees which ones the comparison is about."""
+    def _mark_cases(self) -> None:
+        """Tag the cases a run holds out (validation) and the test cases, so the user sees which ones the
+        scores are about; the tags follow the roles, never pile up."""
         for row in range(self._cases.count()):
             item = self._cases.item(row)
-            if item.data(Qt.ItemDataRole.UserRole) in case_ids:
-                item.setText(f"{item.text()} · validation")
+            case, plain = item.data(Qt.ItemDataRole.UserRole), item.data(_PLAIN_TEXT)
+            role = "test" if case in (self._test_ids or ()) else ""
+            role = role or ("validation" if case in self._validation_ids else "")
+            item.setText(f"{plain} · {role}" if role else plain)
+            item.setToolTip(f"test case: {TEST_MEANING}" if role == "test" else "")
 
     def _set_running(self, running: bool) -> None:
         self._start.setEnabled(not running)
@@ -396,6 +477,7 @@ class TrainingPanel(QWidget):
         form.addRow("Workspace", workspace_row)
         form.addRow("Model", self._model)
         form.addRow("Cases", self._cases)
+        form.addRow("", self._test_cases)
         form.addRow("Budget", budget_row)
         form.addRow("Learning rate", self._learning_rate)
         form.addRow("Validation", self._validation)
@@ -408,17 +490,18 @@ class TrainingPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self._bar)
         layout.addWidget(self._status)
-        layout.addWidget(self._loss_plot)
-        layout.addWidget(self._dice_plot)
+        layout.addWidget(self._validation_note)
+        layout.addWidget(self.curves)
         layout.addWidget(self._versions)
 
 
-def _curve(canvas: PlotCanvas, title: str) -> Line2D:
-    """An empty curve per epoch on ``canvas``, titled."""
-    (line,) = canvas.axes.plot([], [], marker="o")
-    canvas.axes.set_title(title, fontsize=9)
-    canvas.axes.set_xlabel("epoch", fontsize=8)
-    return line
+def _recorded_test_cases(directory: str, objective: Objective) -> list[str] | None:
+    """The test cases the workspace records for the objective's kind of annotation (``None``: not yet)."""
+    try:
+        with Workspace.open(directory) as workspace:
+            return workspace.test_cases(objective.annotation_kind)
+    except MedviewError:
+        return None
 
 
 def _duration(seconds: float) -> str:

@@ -1,8 +1,10 @@
 """The task-specific half of fine-tuning, behind one interface, and what the objectives share.
 
 The loop (:mod:`medview.training.loop`) knows nothing of labels, boxes or classes: an
-:class:`Objective` reads the workspace annotations of its kind, builds the MONAI datasets, computes
-the loss and scores the validation cases.
+:class:`Objective` reads the workspace annotations of its kind, builds the MONAI dataset and computes
+the loss. Validation is the same for every task and the same as for users: the plugin predicts each
+whole case through the inference engine (its own preprocessing and postprocessing), and the
+objective scores the prediction on the scan's grid with :mod:`medview.metrics.case_scores`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from monai.data import Dataset
 
 from medview.core.errors import InputError
 from medview.core.geometry import Geometry
+from medview.core.progress import CancelToken
 from medview.core.scan import Scan
 from medview.io import open_scan
-from medview.models.api import InputSpec
+from medview.metrics.case_scores import summarise
+from medview.models.api import InputSpec, ModelPlugin, Prediction
 from medview.models.engine import Engine, physical_spacing
 from medview.models.network_plugin import NetworkPlugin
 from medview.training.config import TrainingConfig
@@ -39,7 +43,10 @@ class CaseChoice:
 
 
 ScoreRow = dict[str, float]
-"""One validation case's scores; an objective's :meth:`Objective.summarise` turns all rows into metrics."""
+"""One case's scores (:mod:`medview.metrics.case_scores`); :meth:`Objective.summarise` turns all rows
+into metrics."""
+PREDICTED = "model"
+"""Provenance source of a model's output: never a reference to train on or score against."""
 
 
 class Objective(ABC):
@@ -81,12 +88,6 @@ class Objective(ABC):
         Its ``transform`` is a MONAI ``Compose``, which the loop reseeds every epoch.
         """
 
-    @abstractmethod
-    def validation_dataset(
-        self, cases: Sequence[TrainingCase], model: TrainableModel, config: TrainingConfig
-    ) -> Dataset:
-        """Whole preprocessed validation cases, for :meth:`validate`."""
-
     def train_mode(self, network: torch.nn.Module, config: TrainingConfig) -> None:
         """Put ``network`` in training mode before an epoch (validation puts it in eval mode)."""
         network.train()
@@ -96,20 +97,21 @@ class Objective(ABC):
         """The training loss of a network ``output`` on a collated ``batch`` (tensors on its device)."""
 
     @abstractmethod
-    def validate(
-        self,
-        network: torch.nn.Module,
-        items: Dataset,
-        model: TrainableModel,
-        config: TrainingConfig,
-        device: torch.device,
-        amp: bool,
-    ) -> list[ScoreRow]:
-        """One score row per validation item (``amp``: float16 autocast on CUDA)."""
+    def score(self, prediction: Prediction, case: TrainingCase) -> ScoreRow:
+        """The scores of the plugin's ``prediction`` of ``case``'s whole scan against its annotation,
+        with :mod:`medview.metrics.case_scores`; :attr:`metric` among them."""
 
-    @abstractmethod
+    def validate(
+        self, predictor: ModelPlugin, cases: Sequence[TrainingCase], cancel: CancelToken | None = None
+    ) -> list[ScoreRow]:
+        """One score row per case: ``predictor`` (the plugin running the network as it is now)
+        predicts each case's scan as a user's prediction would run, and :meth:`score` scores it."""
+        return [self.score(predictor.predict(case_as_scan(case), cancel=cancel), case) for case in cases]
+
     def summarise(self, rows: Sequence[ScoreRow]) -> dict[str, float]:
-        """The validation metrics of every case's rows: :attr:`metric` first, then the others."""
+        """The metrics over cases: each score's mean over the cases where it is defined, :attr:`metric`
+        first (:func:`medview.metrics.case_scores.summarise`)."""
+        return summarise(rows, self.metric)
 
 
 def patch_size(model: TrainableModel, config: TrainingConfig) -> tuple[int, ...]:
@@ -120,10 +122,18 @@ def patch_size(model: TrainableModel, config: TrainingConfig) -> tuple[int, ...]
 def done_cases(
     workspace_dir: str | Path, kind: str, case_ids: Sequence[str] | None
 ) -> list[tuple[Case, AnnotationVersion]]:
-    """The workspace's ``done`` cases with a ``kind`` annotation and its newest version, in the
-    workspace's order; every one of ``case_ids`` must be among them."""
+    """The workspace's ``done`` cases with a ``kind`` annotation by a person and its newest such version
+    (a model's saved output is never the reference), in the workspace's order; every one of
+    ``case_ids`` must be among them."""
     with Workspace.open(workspace_dir) as workspace:
-        annotated = workspace.list_annotated_cases(kind=kind)
+        annotated = [
+            (case, human[-1])
+            for case in workspace.cases()
+            if case.status == "done"
+            and (
+                human := [v for v in workspace.annotations(case.id, kind) if v.provenance.source != PREDICTED]
+            )
+        ]
     if case_ids is None:
         return annotated
     missing = set(case_ids) - {case.id for case, _ in annotated}
@@ -141,13 +151,17 @@ def case_scan(case: Case) -> Scan:
     return scan
 
 
+def case_as_scan(case: TrainingCase) -> Scan:
+    """The case's image as a scan on its own grid, with its spacing in the model's unit."""
+    geometry = Geometry.from_spacing(case.spacing)
+    return Scan(np.asarray(case.image), geometry, case.modality, case.name, rgb=case.rgb, units=case.units)
+
+
 def model_input(case: TrainingCase, spec: InputSpec) -> torch.Tensor:
     """The case's image as the model sees it at inference: ``(C, *shape)`` float32, normalised and
     resampled to the model's spacing by the inference engine's own preprocessing (so the case needs
     its ``spacing``)."""
-    geometry = Geometry.from_spacing(case.spacing)
-    scan = Scan(np.asarray(case.image), geometry, case.modality, case.name, rgb=case.rgb, units=case.units)
-    return Engine(torch.device("cpu")).network_input(scan, spec)[0]
+    return Engine(torch.device("cpu")).network_input(case_as_scan(case), spec)[0]
 
 
 def case_spacing(scan: Scan, spec: InputSpec) -> tuple[tuple[float, ...], str]:

@@ -2,7 +2,8 @@
 
 The image is resampled to the model's spacing exactly as the inference engine does it, then padded
 or cropped about its centre to a fixed size, so cases of different sizes batch together. Augmentation
-is flips only: they keep the class of the image.
+is flips only: they keep the class of the image. Validation predicts each whole image through the
+plugin, as a user's prediction runs.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from monai.transforms import Compose, EnsureTyped, RandFlipd, ResizeWithPadOrCro
 from monai.utils import convert_to_tensor
 
 from medview.core.errors import InputError
-from medview.metrics.classification import roc_auc
-from medview.models.api import check_fits
+from medview.metrics.case_scores import class_scores
+from medview.models.api import Prediction, check_fits
 from medview.models.network_plugin import NetworkPlugin
 from medview.training.config import TrainingConfig
 from medview.training.dataset import TrainingCase
@@ -94,11 +95,6 @@ class ClassificationObjective(Objective):
         transform = Compose([*random, EnsureTyped("image", track_meta=False)])
         return Dataset(self._items(cases, model, config), transform)
 
-    def validation_dataset(
-        self, cases: Sequence[TrainingCase], model: TrainableModel, config: TrainingConfig
-    ) -> Dataset:
-        return Dataset(self._items(cases, model, config))
-
     def train_mode(self, network: torch.nn.Module, config: TrainingConfig) -> None:
         """Training mode, but batch-norm layers keep the statistics the model learnt (unless it trains
         from scratch): a fine-tuning batch holds a few cases, often of one class, and their statistics
@@ -112,38 +108,9 @@ class ClassificationObjective(Objective):
     def loss(self, output: torch.Tensor, batch: dict) -> torch.Tensor:
         return self._loss(output, batch["label"])
 
-    def validate(
-        self,
-        network: torch.nn.Module,
-        items: Dataset,
-        model: TrainableModel,
-        config: TrainingConfig,
-        device: torch.device,
-        amp: bool,
-    ) -> list[ScoreRow]:
-        """Whether each case's most probable class is its own; for two classes also its class and the
-        probability of the second class, for the ROC AUC."""
-        rows = []
-        for index in range(len(items)):
-            item = items[index]
-            with torch.autocast(device.type, enabled=amp):
-                logits = network(item["image"][None].to(device))
-            probabilities = torch.softmax(logits.float()[0], dim=0).cpu().numpy()
-            truth = int(item["label"])
-            row = {"correct": float(int(np.argmax(probabilities)) == truth)}
-            if len(probabilities) == 2:
-                row |= {"truth": float(truth), "score": float(probabilities[1])}
-            rows.append(row)
-        return rows
-
-    def summarise(self, rows: Sequence[ScoreRow]) -> dict[str, float]:
-        """Accuracy over the cases, and the ROC AUC when both of two classes are among them."""
-        metrics = {"accuracy": sum(row["correct"] for row in rows) / len(rows) if rows else 0.0}
-        if rows and "score" in rows[0]:
-            auc = roc_auc([int(row["truth"]) for row in rows], [row["score"] for row in rows])
-            if not np.isnan(auc):
-                metrics["roc_auc"] = auc
-        return metrics
+    def score(self, prediction: Prediction, case: TrainingCase) -> ScoreRow:
+        """Whether the plugin's most probable class is the case's (and its probabilities for the AUC)."""
+        return class_scores(prediction.probabilities, int(case.label))
 
     def _items(self, cases: Sequence[TrainingCase], model: TrainableModel, config: TrainingConfig) -> list:
         size = tuple(config.patch_size or self.size)

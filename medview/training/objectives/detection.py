@@ -1,11 +1,11 @@
 """Detection: box annotations -> dense target maps of the plugin's own making, its own loss, validation F1.
 
 The image is resampled to the model's spacing exactly as the inference engine does it, and the boxes
-are scaled onto that grid. The plugin turns boxes into dense target maps (``targets``), scores a network
-output against them (``loss``) and turns an output back into boxes (``decode``), so any dense detector
-(CenterNet-style heatmaps, FCOS-style maps...) trains here. Training patches are drawn around boxes
-with ``positive_fraction`` of them holding a box centre; augmentation is flips only, which move the
-image and every target map alike.
+are scaled onto that grid. The plugin turns boxes into dense target maps (``targets``) and scores a
+network output against them (``loss``); validation runs the plugin's own prediction (and so its own
+decoding into boxes), so any dense detector (CenterNet-style heatmaps, FCOS-style maps...) trains
+here. Training patches are drawn around boxes with ``positive_fraction`` of them holding a box centre;
+augmentation is flips only, which move the image and every target map alike.
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from monai.data import Dataset
-from monai.inferers import sliding_window_inference
 from monai.transforms import Compose, DeleteItemsd, EnsureTyped, RandFlipd, RandWeightedCropd, SpatialPad
 from monai.utils import convert_to_tensor
 
 from medview.core.boxes import Box
 from medview.core.errors import InputError
 from medview.io import read_boxes
-from medview.metrics.detection import match_boxes
-from medview.models.api import check_fits
+from medview.metrics.case_scores import DETECTION_IOU, DETECTION_SCORE, box_scores
+from medview.models.api import Prediction, check_fits
 from medview.models.network_plugin import NetworkPlugin
 from medview.training.config import TrainingConfig
 from medview.training.dataset import TrainingCase
@@ -45,15 +44,13 @@ Targets = Callable[[list[Box], tuple[int, ...]], np.ndarray]
 """Boxes on the model grid and that grid's shape -> ``(channels, *shape)`` float32 target maps."""
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """Network output ``(N, C, *patch)`` and targets ``(N, channels, *patch)`` -> a scalar loss."""
-Decode = Callable[[torch.Tensor], tuple[np.ndarray, np.ndarray]]
-"""Network output ``(1, C, *shape)`` (on the CPU) -> box corners ``(N, 2 * ndim)`` and scores ``(N,)``."""
 
 
 class DetectionObjective(Objective):
-    """A dense detector's own targets, loss and decoding; validation F1 (``f1``, ``precision``, ``recall``).
+    """A dense detector's own targets and loss; validation F1 (``f1``, ``precision``, ``recall``).
 
     A predicted box scoring at least ``score_threshold`` is a hit when it overlaps an unmatched true box
-    with IoU at least ``iou_threshold`` (:func:`medview.metrics.detection.match_boxes`). Decoded boxes
+    with IoU at least ``iou_threshold`` (:func:`medview.metrics.case_scores.box_scores`). Decoded boxes
     are taken to be of the model's first class: the objective is for single-class detectors.
     """
 
@@ -64,11 +61,10 @@ class DetectionObjective(Objective):
         self,
         targets: Targets,
         loss: Loss,
-        decode: Decode,
-        score_threshold: float = 0.5,
-        iou_threshold: float = 0.3,
+        score_threshold: float = DETECTION_SCORE,
+        iou_threshold: float = DETECTION_IOU,
     ) -> None:
-        self.targets, self._loss, self.decode = targets, loss, decode
+        self.targets, self._loss = targets, loss
         self.score_threshold, self.iou_threshold = score_threshold, iou_threshold
 
     def cases(
@@ -123,57 +119,17 @@ class DetectionObjective(Objective):
             random += [RandFlipd(keys, prob=0.5, spatial_axis=axis) for axis in range(len(patch))]
         return Dataset(items, Compose([*random, EnsureTyped(keys, track_meta=False)]))
 
-    def validation_dataset(
-        self, cases: Sequence[TrainingCase], model: TrainableModel, config: TrainingConfig
-    ) -> Dataset:
-        """Whole images on the model grid with their true ``boxes`` on that grid."""
-        items = []
-        for case in cases:
-            image, boxes = self._model_grid(case, model)
-            items.append({"image": image, "boxes": boxes})
-        return Dataset(items)
-
     def loss(self, output: torch.Tensor, batch: dict) -> torch.Tensor:
         return self._loss(output, batch["target"])
 
-    def validate(
-        self,
-        network: torch.nn.Module,
-        items: Dataset,
-        model: TrainableModel,
-        config: TrainingConfig,
-        device: torch.device,
-        amp: bool,
-    ) -> list[ScoreRow]:
-        """True positives, false positives and missed boxes of each image, decoded as the plugin does
-        after sliding windows of the training patch over the whole image."""
-        patch, label = patch_size(model, config), model.info.labels.values[0]
-        rows = []
-        for index in range(len(items)):
-            item = items[index]
-            image = item["image"][None].to(device)
-            with torch.autocast(device.type, enabled=amp):
-                output = sliding_window_inference(image, patch, 4, network, overlap=0.25, mode="gaussian")
-            corners, scores = self.decode(output.float().cpu())
-            ndim = len(patch)
-            found = [
-                Box(label, float(score), tuple(map(float, box[:ndim])), tuple(map(float, box[ndim:])))
-                for box, score in zip(corners, scores, strict=True)
-                if score >= self.score_threshold
-            ]
-            hits = int(np.count_nonzero(match_boxes(found, item["boxes"], self.iou_threshold) >= 0))
-            rows.append({"tp": hits, "fp": len(found) - hits, "fn": len(item["boxes"]) - hits})
-        return rows
-
-    def summarise(self, rows: Sequence[ScoreRow]) -> dict[str, float]:
-        """F1, precision and recall over all images (0/0 is 1 when there are neither predictions nor
-        true boxes, else 0, as in :func:`medview.metrics.detection.precision_recall`)."""
-        tp, fp, fn = (sum(row[key] for row in rows) for key in ("tp", "fp", "fn"))
-        empty = tp + fp + fn == 0
-        precision = tp / (tp + fp) if tp + fp else float(empty)
-        recall = tp / (tp + fn) if tp + fn else float(empty)
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {"f1": f1, "precision": precision, "recall": recall}
+    def score(self, prediction: Prediction, case: TrainingCase) -> ScoreRow:
+        """F1, precision and recall of the plugin's boxes against the case's, on the scan's grid."""
+        ndim = (case.label.shape[1] - 1) // 2
+        truth = [
+            Box(int(row[0]), 1.0, tuple(map(float, row[1 : 1 + ndim])), tuple(map(float, row[1 + ndim :])))
+            for row in case.label
+        ]
+        return box_scores(prediction.boxes or [], truth, self.iou_threshold, self.score_threshold)
 
     def _model_grid(self, case: TrainingCase, model: TrainableModel) -> tuple[torch.Tensor, list[Box]]:
         """The image as the model sees it and the case's boxes scaled onto that grid."""

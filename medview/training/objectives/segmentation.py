@@ -1,9 +1,10 @@
-"""Segmentation: label maps -> patches with foreground oversampling, Dice-CE, sliding-window Dice.
+"""Segmentation: label maps -> patches with foreground oversampling, Dice-CE, validation Dice per class.
 
 Training patches are cropped with foreground oversampling (``RandCropByPosNegLabeld``) and augmented
-to suit the modality; cases still in progress train on their annotated slices only. Validation runs
-MONAI's sliding window over each whole (done) case and scores Dice per class. Every class's label
-values are the model's, mapped from the annotation by class name.
+to suit the modality; cases still in progress train on their annotated slices only. Validation
+predicts each whole (done) case through the plugin and scores Dice per class on the scan's grid
+(:func:`medview.metrics.case_scores.label_scores`). Every class's label values are the model's, mapped
+from the annotation by class name.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from monai.data import CacheDataset, Dataset, MetaTensor
-from monai.inferers import sliding_window_inference
-from monai.metrics import DiceMetric
-from monai.networks.utils import one_hot
 from monai.transforms import (
     Compose,
     DeleteItemsd,
@@ -41,11 +39,13 @@ from medview.annotations.nifti import load_nifti
 from medview.core.errors import InputError
 from medview.core.labels import LabelTable
 from medview.core.scan import LabelMap, Scan
-from medview.models.api import Normalisation
+from medview.metrics.case_scores import label_scores
+from medview.models.api import Normalisation, Prediction
 from medview.models.network_plugin import NetworkPlugin
 from medview.training.config import TrainingConfig
 from medview.training.dataset import TrainingCase
 from medview.training.objectives.base import (
+    PREDICTED,
     CaseChoice,
     Objective,
     ScoreRow,
@@ -59,12 +59,11 @@ from medview.training.trainable import TrainableModel
 from medview.workspace import AnnotationVersion, Case, Workspace
 
 HISTOLOGY = "SM"
-PREDICTED = "model"
 _INDICES = ("label_fg_indices", "label_bg_indices")  # KnownIndicesd's keys for "label"
 
 
 class SegmentationObjective(Objective):
-    """Dice-CE on foreground-oversampled patches; validation Dice per class (``dice``, ``dice_<class>``).
+    """Dice-CE on foreground-oversampled patches; Dice per class (``dice_<class>``) and their mean (``dice``).
 
     The network outputs one logit channel per label value, channel 0 background.
     """
@@ -128,49 +127,12 @@ class SegmentationObjective(Objective):
             config.augment,
         )
 
-    def validation_dataset(
-        self, cases: Sequence[TrainingCase], model: TrainableModel, config: TrainingConfig
-    ) -> Dataset:
-        spec = model.input
-        return validation_dataset(cases, patch_size(model, config), spec.normalisation, spec.target_spacing)
-
     def loss(self, output: torch.Tensor, batch: dict) -> torch.Tensor:
         return self._loss(output, batch["label"])
 
-    def validate(
-        self,
-        network: torch.nn.Module,
-        items: Dataset,
-        model: TrainableModel,
-        config: TrainingConfig,
-        device: torch.device,
-        amp: bool,
-    ) -> list[ScoreRow]:
-        """Dice of each class on each case (sliding window over the whole case); ``nan`` where the
-        case's annotation lacks the class."""
-        metric = DiceMetric(include_background=False, reduction="none", ignore_empty=True)
-        classes, patch = model.num_classes, patch_size(model, config)
-        names = [f"dice_{model.info.labels.name_of(value)}" for value in range(1, classes)]
-        rows = []
-        for index in range(len(items)):  # iterating an empty CacheDataset raises
-            item = items[index]
-            image = item["image"][None].to(device)
-            with torch.autocast(device.type, enabled=amp):
-                logits = sliding_window_inference(image, patch, 4, network, overlap=0.25)
-            prediction = one_hot(logits.argmax(1, keepdim=True), classes)
-            scores = metric(prediction, one_hot(item["label"][None].to(device), classes))[0].tolist()
-            rows.append(dict(zip(names, scores, strict=True)))
-        return rows
-
-    def summarise(self, rows: Sequence[ScoreRow]) -> dict[str, float]:
-        """Mean Dice of each class over the cases that have it, and their mean as ``dice``."""
-        by_class = {}
-        for key in rows[0] if rows else ():
-            values = [row[key] for row in rows if not np.isnan(row[key])]
-            if values:
-                by_class[key] = sum(values) / len(values)
-        mean = sum(by_class.values()) / len(by_class) if by_class else 0.0
-        return {"dice": mean} | by_class
+    def score(self, prediction: Prediction, case: TrainingCase) -> ScoreRow:
+        """Dice of each model class the case's annotation holds, and their mean."""
+        return label_scores(prediction.label_map.array, case.label, prediction.info.labels)
 
 
 def partly_annotated(workspace_dir: str | Path) -> dict[str, tuple[Case, AnnotationVersion]]:
@@ -241,17 +203,6 @@ def training_dataset(
         Compose(cached + random),
         progress=False,
     )
-
-
-def validation_dataset(
-    cases: Iterable[TrainingCase],
-    patch_size: Sequence[int],
-    normalisation: Normalisation,
-    target_spacing: Sequence[float] | None,
-) -> CacheDataset:
-    """Whole preprocessed cases (padded to at least one patch), for sliding-window validation."""
-    transform = Compose(_preprocessing(normalisation, target_spacing, tuple(patch_size)))
-    return CacheDataset([_as_item(case) for case in cases], transform, progress=False)
 
 
 def augmentation(modality: str, ndim: int) -> list[MapTransform]:

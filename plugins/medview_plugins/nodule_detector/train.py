@@ -1,25 +1,41 @@
 """Train the nodule detector on demo radiographs; writes ``weights.safetensors`` and ``MODEL_CARD.md``.
 
 Run: ``nice python -m medview_plugins.nodule_detector.train`` (deterministic; a few minutes on 1 thread).
+Training is ``medview.training``'s, from scratch, with the detector's own objective (``objective.py``).
 """
 
 from __future__ import annotations
 
 import time
 
-import numpy as np
 import torch
 
 from medview.models.engine import Engine
-from medview.models.weights import save_weights
+from medview.training.config import TrainingConfig
 from medview_plugins.nodule_detector import data
-from medview_plugins.nodule_detector.objective import centre_loss, targets
-from medview_plugins.nodule_detector.plugin import FOLDER, INFO, PATCH, NoduleDetector, build_network
-from medview_plugins.scoring import detection_scores
-from medview_plugins.training import fit, make_reproducible, run_facts, write_card
+from medview_plugins.nodule_detector.objective import VALIDATION_IOU, VALIDATION_SCORE
+from medview_plugins.nodule_detector.plugin import FOLDER, INFO, PATCH, NoduleDetector
+from medview_plugins.training import (
+    SEED,
+    held_out_metrics,
+    make_reproducible,
+    run_facts,
+    train_from_scratch,
+    write_card,
+)
 
-STEPS = 1200
-BATCH = 8
+CONFIG = TrainingConfig(
+    INFO.name,
+    epochs=80,
+    from_scratch=True,
+    device="cpu",
+    batch_size=2,
+    samples_per_case=4,
+    positive_fraction=0.5,
+    learning_rate=3e-3,
+    augment=True,
+    seed=SEED,
+)
 
 CARD = """# nodule-detector {version}
 
@@ -29,13 +45,18 @@ CenterNet-style anchor-free detector: a MONAI `UNet` (channels 8-16-32-64, one r
 
 - **Input**: DX/CR radiograph, 0..4095 scaled to 0..1, resampled to 1.6 mm; windows of {patch}.
 - **Training data**: `medview.demo.make_radiograph(seed, shape={shape})` for seeds {train_seeds},
-  random {patch} crops, batch {batch}, {steps} Adam steps; binary cross-entropy towards Gaussian
-  centre heatmaps (weighted up to 101x at centres; half the crops near a nodule) plus L1 on log
-  sizes at the centres.
+  trained from scratch by `medview.training` with the detector's objective (`objective.py`): {patch}
+  crops (MONAI `RandWeightedCropd`), {positive:.0%} of them holding a nodule centre, random flips;
+  binary cross-entropy towards Gaussian centre heatmaps (weighted up to 101x at centres) plus L1 on
+  log sizes at the centres; the heatmap bias starts at a prior of 0.1 (CenterNet). AdamW, peak
+  learning rate {learning_rate:g} with a cosine schedule over {epochs} epochs; an epoch is
+  {steps_per_epoch} steps of {batch} radiographs x {samples} crops.
 - **Train**: `nice python -m medview_plugins.nodule_detector.train` (seed fixed, deterministic
   algorithms, torch threads: {threads}; took {minutes:.1f} min on a {host_cpus}-CPU machine, torch {torch}).
-- **Validation** (held out: seeds {validation_seeds}, predicted through the plugin on CPU): a box
-  with score >= 0.5 is a hit when it overlaps an unmatched true box with IoU >= 0.3:
+- **Validation** (held out: seeds {validation_seeds}, each predicted whole through the plugin on CPU
+  after every epoch; the weights are those of the best validation epoch, {best_epoch} of {epochs}):
+  `medview.metrics` box matching, a box with score >= {score} is a hit when it overlaps an unmatched
+  true box with IoU >= {iou}; F1, precision and recall per radiograph, averaged over radiographs:
 
 {metrics}
 
@@ -43,46 +64,34 @@ CenterNet-style anchor-free detector: a MONAI `UNet` (channels 8-16-32-64, one r
 """
 
 
+def validate(plugin: NoduleDetector) -> dict[str, float]:
+    """F1, precision and recall on the held-out radiographs, as training validation scored the best epoch."""
+    return held_out_metrics(plugin, data.training_cases(data.VALIDATION_SEEDS))
+
+
 def main() -> None:
-    rng = make_reproducible()
+    make_reproducible()
     started = time.perf_counter()
-    cases = data.cases(data.TRAIN_SEEDS)
-    images = [INFO.input.normalisation.apply(case.scan.array)[None] for case in cases]
-    maps = [targets(case.boxes, data.SHAPE) for case in cases]
-
-    def batch() -> tuple[torch.Tensor, torch.Tensor]:
-        xs, ys = [], []
-        for _ in range(BATCH):
-            index = int(rng.integers(len(images)))
-            y, x = (int(rng.integers(0, s - p + 1)) for s, p in zip(data.SHAPE, PATCH, strict=True))
-            if rng.random() < 0.5:  # centre the crop near a nodule: they cover under 1% of the image
-                box = cases[index].boxes[int(rng.integers(len(cases[index].boxes)))]
-                centre = np.asarray(box.start) + np.asarray(box.size) / 2 + rng.uniform(-40, 40, 2)
-                y, x = (
-                    int(np.clip(c - p / 2, 0, s - p))
-                    for c, s, p in zip(centre, data.SHAPE, PATCH, strict=True)
-                )
-            window = (slice(None), slice(y, y + PATCH[0]), slice(x, x + PATCH[1]))
-            xs.append(images[index][window])
-            ys.append(maps[index][window])
-        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
-
-    network = build_network()
-    _start_heatmap_low(network)
-    fit(network, centre_loss, batch, STEPS)
-    save_weights(network, FOLDER / "weights.safetensors")
-    metrics = validate(NoduleDetector(Engine.create("cpu")))
-    print(metrics)
+    plugin = NoduleDetector(Engine.create("cpu"))
+    result = train_from_scratch(
+        plugin,
+        CONFIG,
+        data.training_cases(data.TRAIN_SEEDS),
+        data.training_cases(data.VALIDATION_SEEDS),
+        prepare=_start_heatmap_low,
+    )
+    print(result.metrics_after)
     write_card(
         FOLDER,
         CARD,
-        metrics,
-        **run_facts(network, data, started),
+        result.metrics_after,
+        **run_facts(plugin, CONFIG, result, data, started),
         version=INFO.version,
         patch=PATCH,
+        positive=CONFIG.positive_fraction,
+        score=VALIDATION_SCORE,
+        iou=VALIDATION_IOU,
         validation_seeds=f"{data.VALIDATION_SEEDS[0]}-{data.VALIDATION_SEEDS[-1]}",
-        batch=BATCH,
-        steps=STEPS,
     )
 
 
@@ -91,12 +100,6 @@ def _start_heatmap_low(network: torch.nn.Module) -> None:
     last = [m for m in network.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-1]
     with torch.no_grad():
         last.bias[0] = -2.19
-
-
-def validate(plugin: NoduleDetector) -> dict[str, float]:
-    """Precision, recall and F1 on the held-out radiographs."""
-    cases = data.cases(data.VALIDATION_SEEDS)
-    return detection_scores([plugin.predict(c.scan).boxes for c in cases], [c.boxes for c in cases])
 
 
 if __name__ == "__main__":

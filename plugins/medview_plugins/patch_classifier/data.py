@@ -10,6 +10,9 @@ import numpy as np
 
 from medview.core.scan import Scan
 from medview.demo import make_radiograph
+from medview.training.dataset import TrainingCase
+from medview.training.objectives.base import case_spacing
+from medview_plugins.patch_classifier.plugin import INFO
 
 SHAPE = (256, 256)
 PATCH = 64
@@ -44,6 +47,19 @@ def patches(seeds: tuple[int, ...], per_image: int = 8) -> tuple[list[Scan], np.
             scans.append(Scan(pixels.copy(), geometry, "DX", f"{case.name}-patch{len(scans)}"))
             classes.append(label)
     return scans, np.asarray(classes)
+
+
+def training_cases(seeds: tuple[int, ...], per_image: int = 8) -> list[TrainingCase]:
+    """The patches of ``seeds`` with their class index (0 = no nodule, 1 = nodule, the model's order),
+    as classification fine-tuning reads a case."""
+    scans, classes = patches(seeds, per_image)
+    training = []
+    for scan, index in zip(scans, classes, strict=True):
+        spacing, units = case_spacing(scan, INFO.input)
+        label = np.asarray(index, np.int64)
+        image = np.asarray(scan.array)
+        training.append(TrainingCase(scan.name, image, label, scan.modality, spacing, units=units))
+    return training
 
 
 def _label(corner: np.ndarray, boxes, centres) -> int | None:

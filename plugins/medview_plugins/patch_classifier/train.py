@@ -1,24 +1,37 @@
 """Train the patch classifier on demo radiograph patches; writes ``weights.safetensors`` and the card.
 
 Run: ``nice python -m medview_plugins.patch_classifier.train`` (deterministic; a few minutes on 1 thread).
+Training is ``medview.training``'s, from scratch, with the classifier's own objective (cross-entropy).
 """
 
 from __future__ import annotations
 
 import time
 
-import numpy as np
-import torch
-from monai.metrics import compute_roc_auc
-
 from medview.models.engine import Engine
-from medview.models.weights import save_weights
+from medview.training.config import TrainingConfig
 from medview_plugins.patch_classifier import data
-from medview_plugins.patch_classifier.plugin import FOLDER, INFO, PatchClassifier, build_network
-from medview_plugins.training import fit, make_reproducible, run_facts, write_card
+from medview_plugins.patch_classifier.plugin import CAM_LAYER, FOLDER, INFO, PatchClassifier
+from medview_plugins.training import (
+    SEED,
+    held_out_metrics,
+    make_reproducible,
+    run_facts,
+    train_from_scratch,
+    write_card,
+)
 
-STEPS = 300
-BATCH = 32
+PER_IMAGE = 8
+CONFIG = TrainingConfig(
+    INFO.name,
+    epochs=20,
+    from_scratch=True,
+    device="cpu",
+    batch_size=8,
+    learning_rate=3e-3,
+    augment=True,
+    seed=SEED,
+)
 
 CARD = """# patch-classifier {version}
 
@@ -30,11 +43,16 @@ whether a radiograph patch holds a nodule (`no nodule`, `nodule`), with a MONAI 
   (global pooling). Trained on 64 x 64-pixel (10 cm) patches: use it on patches of about that size.
 - **Training data**: patches cut from `medview.demo.make_radiograph(seed, shape={shape})` for seeds
   {train_seeds}, {per_image} per image, balanced; `nodule` = a nodule centre at least 12 pixels
-  inside, `no nodule` = no nodule box touches the patch ({count} patches). {steps} Adam steps,
-  batch {batch}, random flips, cross-entropy.
+  inside, `no nodule` = no nodule box touches the patch ({count} patches). Trained from scratch by
+  `medview.training` with the classifier's objective: each patch whole once per epoch, random flips,
+  cross-entropy (batch-norm statistics learnt); AdamW, peak learning rate {learning_rate:g} with a
+  cosine schedule over {epochs} epochs; an epoch is {steps_per_epoch} steps of {batch} patches.
 - **Train**: `nice python -m medview_plugins.patch_classifier.train` (seed fixed, deterministic
   algorithms, torch threads: {threads}; took {minutes:.1f} min on a {host_cpus}-CPU machine, torch {torch}).
-- **Validation** (held out: patches of seeds {validation_seeds}, predicted through the plugin on CPU):
+- **Validation** (held out: patches of seeds {validation_seeds}, each predicted through the plugin on
+  CPU after every epoch; the weights are those of the best validation epoch, {best_epoch} of
+  {epochs}): `medview.metrics` accuracy of the most probable class, and ROC AUC of the nodule
+  probability:
 
 {metrics}
 
@@ -43,45 +61,29 @@ whether a radiograph patch holds a nodule (`no nodule`, `nodule`), with a MONAI 
 
 
 def validate(plugin: PatchClassifier) -> dict[str, float]:
-    """Accuracy and ROC AUC on held-out patches."""
-    scans, classes = data.patches(data.VALIDATION_SEEDS)
-    scores = np.array([plugin.predict(scan).probabilities[1] for scan in scans])
-    auc = float(compute_roc_auc(torch.from_numpy(scores), torch.from_numpy(classes)))
-    return {"accuracy": float(np.mean((scores >= 0.5) == (classes == 1))), "roc_auc": auc}
+    """Accuracy and ROC AUC on held-out patches, as training validation scored the best epoch."""
+    return held_out_metrics(plugin, data.training_cases(data.VALIDATION_SEEDS, PER_IMAGE))
 
 
 def main() -> None:
-    rng = make_reproducible()
+    make_reproducible()
     started = time.perf_counter()
-    scans, classes = data.patches(data.TRAIN_SEEDS)
-    images = np.stack([INFO.input.normalisation.apply(scan.array)[None] for scan in scans])
-
-    def batch() -> tuple[torch.Tensor, torch.Tensor]:
-        chosen = rng.integers(len(images), size=BATCH)
-        x = images[chosen]
-        flips = rng.random((BATCH, 2)) < 0.5
-        x = np.stack(
-            [np.flip(p, axis=tuple(1 + a for a in (0, 1) if f[a])) for p, f in zip(x, flips, strict=True)]
-        )
-        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(classes[chosen])
-
-    network = build_network()
-    fit(network, torch.nn.functional.cross_entropy, batch, STEPS)
-    save_weights(network, FOLDER / "weights.safetensors")
-    metrics = validate(PatchClassifier(Engine.create("cpu")))
-    print(metrics)
+    plugin = PatchClassifier(Engine.create("cpu"))
+    training = data.training_cases(data.TRAIN_SEEDS, PER_IMAGE)
+    result = train_from_scratch(
+        plugin, CONFIG, training, data.training_cases(data.VALIDATION_SEEDS, PER_IMAGE)
+    )
+    print(result.metrics_after)
     write_card(
         FOLDER,
         CARD,
-        metrics,
-        **run_facts(network, data, started),
+        result.metrics_after,
+        **run_facts(plugin, CONFIG, result, data, started),
         version=INFO.version,
-        cam_layer="class_layers.relu",
+        cam_layer=CAM_LAYER,
         validation_seeds=f"{data.VALIDATION_SEEDS[0]}-{data.VALIDATION_SEEDS[-1]}",
-        per_image=8,
-        count=len(scans),
-        batch=BATCH,
-        steps=STEPS,
+        per_image=PER_IMAGE,
+        count=len(training),
     )
 
 

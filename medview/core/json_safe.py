@@ -1,4 +1,4 @@
-"""JSON output shared by the verbs."""
+"""JSON output: numbers JSON cannot hold (infinity, NaN) are written as ``null`` in every document."""
 
 from __future__ import annotations
 
