@@ -44,6 +44,23 @@ def make_reproducible(threads: int = 1) -> None:
     torch.use_deterministic_algorithms(True)
 
 
+SCRATCH_LEARNING_RATE = 3e-3
+"""Peak AdamW rate of the bundled models' from-scratch training (fine-tuning uses a third of it)."""
+
+
+def scratch_config(info: ModelInfo, **settings: object) -> TrainingConfig:
+    """The bundled models' from-scratch run on the CPU, seeded, at :data:`SCRATCH_LEARNING_RATE`;
+    ``settings`` are the model's own (epochs, batch, crops, augmentation)."""
+    return TrainingConfig(
+        info.name,
+        from_scratch=True,
+        device="cpu",
+        learning_rate=SCRATCH_LEARNING_RATE,
+        seed=SEED,
+        **settings,
+    )
+
+
 def train_from_scratch(
     plugin: NetworkPlugin,
     config: TrainingConfig,

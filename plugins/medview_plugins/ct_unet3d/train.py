@@ -9,29 +9,18 @@ from __future__ import annotations
 import time
 
 from medview.models.engine import Engine
-from medview.training.config import TrainingConfig
 from medview_plugins.ct_unet3d import data
 from medview_plugins.ct_unet3d.plugin import FOLDER, INFO, PATCH, CTUNet3D
 from medview_plugins.training import (
-    SEED,
     held_out_metrics,
     make_reproducible,
     run_facts,
+    scratch_config,
     train_from_scratch,
     write_card,
 )
 
-CONFIG = TrainingConfig(
-    INFO.name,
-    epochs=50,
-    from_scratch=True,
-    device="cpu",
-    batch_size=1,
-    samples_per_case=2,
-    learning_rate=3e-3,
-    augment=False,
-    seed=SEED,
-)
+CONFIG = scratch_config(INFO, epochs=50, batch_size=1, samples_per_case=2, augment=False)
 
 CARD = """# ct-unet3d {version}
 

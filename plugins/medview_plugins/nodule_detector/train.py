@@ -11,30 +11,20 @@ import time
 import torch
 
 from medview.models.engine import Engine
-from medview.training.config import TrainingConfig
 from medview_plugins.nodule_detector import data
 from medview_plugins.nodule_detector.objective import VALIDATION_IOU, VALIDATION_SCORE
 from medview_plugins.nodule_detector.plugin import FOLDER, INFO, PATCH, NoduleDetector
 from medview_plugins.training import (
-    SEED,
     held_out_metrics,
     make_reproducible,
     run_facts,
+    scratch_config,
     train_from_scratch,
     write_card,
 )
 
-CONFIG = TrainingConfig(
-    INFO.name,
-    epochs=80,
-    from_scratch=True,
-    device="cpu",
-    batch_size=2,
-    samples_per_case=4,
-    positive_fraction=0.5,
-    learning_rate=3e-3,
-    augment=True,
-    seed=SEED,
+CONFIG = scratch_config(
+    INFO, epochs=80, batch_size=2, samples_per_case=4, positive_fraction=0.5, augment=True
 )
 
 CARD = """# nodule-detector {version}

@@ -9,29 +9,18 @@ from __future__ import annotations
 import time
 
 from medview.models.engine import Engine
-from medview.training.config import TrainingConfig
 from medview_plugins.nuclei_unet2d import data
 from medview_plugins.nuclei_unet2d.plugin import FOLDER, INFO, PATCH, NucleiUNet2D
 from medview_plugins.training import (
-    SEED,
     held_out_metrics,
     make_reproducible,
     run_facts,
+    scratch_config,
     train_from_scratch,
     write_card,
 )
 
-CONFIG = TrainingConfig(
-    INFO.name,
-    epochs=50,
-    from_scratch=True,
-    device="cpu",
-    batch_size=1,
-    samples_per_case=8,
-    learning_rate=3e-3,
-    augment=False,
-    seed=SEED,
-)
+CONFIG = scratch_config(INFO, epochs=50, batch_size=1, samples_per_case=8, augment=False)
 
 CARD = """# nuclei-unet2d {version}
 

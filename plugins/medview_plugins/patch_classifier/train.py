@@ -9,29 +9,19 @@ from __future__ import annotations
 import time
 
 from medview.models.engine import Engine
-from medview.training.config import TrainingConfig
 from medview_plugins.patch_classifier import data
 from medview_plugins.patch_classifier.plugin import CAM_LAYER, FOLDER, INFO, PatchClassifier
 from medview_plugins.training import (
-    SEED,
     held_out_metrics,
     make_reproducible,
     run_facts,
+    scratch_config,
     train_from_scratch,
     write_card,
 )
 
 PER_IMAGE = 8
-CONFIG = TrainingConfig(
-    INFO.name,
-    epochs=20,
-    from_scratch=True,
-    device="cpu",
-    batch_size=8,
-    learning_rate=3e-3,
-    augment=True,
-    seed=SEED,
-)
+CONFIG = scratch_config(INFO, epochs=20, batch_size=8, augment=True)
 
 CARD = """# patch-classifier {version}
 
